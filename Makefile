@@ -1,0 +1,38 @@
+# Two commands: `make dev` runs everything on embedded defaults, `make test` runs the suite.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: dev test lint format install clean bench
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed; run: make PYTHON=python3.11 ...")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+install: $(VENV)/.installed
+
+dev: install  ## web, worker and beat on SQLite and an embedded Redis (Ctrl-C stops all)
+	$(BIN)/flask --app service dev
+
+test: install  ## lint, then the whole suite on real Redis, Celery, SQLite and PostgreSQL
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check service workers tests bench
+
+format: install
+	$(BIN)/ruff format service workers tests bench
+	$(BIN)/ruff check --fix .
+
+bench: install  ## publish -> feed latency and feed request rates (see README)
+	$(BIN)/python bench/feeds.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

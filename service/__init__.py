@@ -1,0 +1,101 @@
+"""Newsroom: the web application (API, editor UI, public pages, feed serving).
+
+``create_app`` is the only place an app is built; gunicorn calls ``service:create_app()``,
+``flask --app service`` finds it, and ``celery -A workers`` builds one through it.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import redis
+from flask import Flask
+
+from service.config import PROJECT_ROOT, ConfigError, Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
+    """Build the app from ``settings`` (default: the environment) plus Flask config overrides."""
+    settings = settings or load_settings()
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    redis_url = settings.redis_url or _embedded_redis_url(settings.var_dir)
+    app.config.update(
+        SETTINGS=settings,
+        SECRET_KEY=settings.secret_key,
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url),
+        REDIS_URL=redis_url,
+        MAX_CONTENT_LENGTH=settings.max_content_length,
+        BASE_URL=settings.base_url,
+        FEED_SIZE=settings.feed_size,
+        JSON_SORT_KEYS=False,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.production,
+    )
+    app.config.update(overrides)
+
+    import service.models  # noqa: F401 (the whole schema, for Alembic and relationships)
+    from service.database import db
+    from service.extensions import migrate, redis_init_app
+    from workers.celery_app import celery_init_app
+
+    db.init_app(app)
+    # Batch mode lets Alembic alter tables on SQLite too (it rebuilds them).
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    redis_init_app(app)
+    celery_init_app(app)
+    _check_redis(app)
+
+    import service.feeds.events  # noqa: F401 (registers the outbox handlers that rebuild feeds)
+    from service import cli
+    from service.api import bp as api_bp
+    from service.feeds.views import bp as feeds_bp
+    from service.health.views import bp as health_bp
+    from service.public.views import bp as public_bp
+
+    app.register_blueprint(api_bp)
+    app.register_blueprint(feeds_bp)
+    app.register_blueprint(health_bp)
+    app.register_blueprint(public_bp)
+    cli.register(app)
+    return app
+
+
+def _embedded_redis_url(var_dir: Path) -> str:
+    from service import embedded_redis
+
+    try:
+        return embedded_redis.ensure_running(var_dir)
+    except (OSError, RuntimeError) as exc:
+        raise ConfigError(
+            "REDIS_URL", f"unset, and the embedded redis would not start: {exc}"
+        ) from None
+
+
+def _engine_options(database_url: str) -> dict[str, Any]:
+    if database_url.startswith("sqlite"):
+        # Web, worker and beat share the file: wait for a lock instead of failing at once.
+        return {"connect_args": {"timeout": 30}}
+    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10}
+
+
+def _check_redis(app: Flask) -> None:
+    try:
+        app.extensions["redis"].ping()
+    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+        raise ConfigError("REDIS_URL", f"cannot reach {app.config['REDIS_URL']}: {exc}") from None

@@ -1,0 +1,1 @@
+"""Announcements: the model, rendering of their Markdown, and the publishing workflow."""

@@ -1,0 +1,96 @@
+"""Announcements and the two ways readers follow them: tags (topics) and partners (agencies)."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from service.database import UTCDateTime, db, utcnow
+
+
+class Status(enum.StrEnum):
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    PUBLISHED = "published"
+    RETRACTED = "retracted"
+
+
+announcement_tags = sa.Table(
+    "announcement_tags",
+    db.metadata,
+    sa.Column("announcement_id", sa.ForeignKey("announcements.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("tag_id", sa.ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True,
+              index=True),
+)
+
+announcement_partners = sa.Table(
+    "announcement_partners",
+    db.metadata,
+    sa.Column("announcement_id", sa.ForeignKey("announcements.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("partner_id", sa.ForeignKey("partners.id", ondelete="CASCADE"), primary_key=True,
+              index=True),
+)
+
+
+class Tag(db.Model):
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+
+
+class Partner(db.Model):
+    """A partner agency or organisation (NASA, ESA, Roscosmos, the private sector...)."""
+
+    __tablename__ = "partners"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+
+
+class Announcement(db.Model):
+    __tablename__ = "announcements"
+    __table_args__ = (
+        sa.Index("ix_announcements_status_published_at", "status", "published_at"),
+        sa.Index("ix_announcements_status_publish_at", "status", "publish_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The identity feeds and emails use: never changes, whatever is edited.
+    uid: Mapped[uuid.UUID] = mapped_column(sa.Uuid, unique=True, default=uuid.uuid4)
+    slug: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    title: Mapped[str] = mapped_column(sa.String(300))
+    summary: Mapped[str] = mapped_column(sa.Text, default="")
+    body: Mapped[str] = mapped_column(sa.Text, default="")  # Markdown, as the editor wrote it
+    body_html: Mapped[str] = mapped_column(sa.Text, default="")  # rendered and sanitized
+    language: Mapped[str] = mapped_column(sa.String(35), default="en")
+    status: Mapped[Status] = mapped_column(
+        sa.Enum(Status, native_enum=False, length=16, validate_strings=True,
+                values_callable=lambda e: [m.value for m in e]),
+        default=Status.DRAFT,
+    )
+    publish_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the embargo, if scheduled
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("editors.id", ondelete="SET NULL"))
+
+    tags: Mapped[list[Tag]] = relationship(secondary=announcement_tags, order_by=Tag.slug)
+    partners: Mapped[list[Partner]] = relationship(
+        secondary=announcement_partners, order_by=Partner.slug
+    )
+
+    @property
+    def is_public(self) -> bool:
+        return self.status is Status.PUBLISHED
+
+    def __repr__(self) -> str:
+        return f"<Announcement {self.id} {self.slug!r} {self.status.value}>"

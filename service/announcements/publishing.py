@@ -1,0 +1,239 @@
+"""The publishing workflow: create, edit, publish, schedule, retract.
+
+Every function here changes rows in the caller's transaction and records an outbox event when
+something readers can see changed; the caller commits (one commit per request or task). The
+event names the feed scopes to rebuild: those the announcement is in now *and* was in before,
+so removing a tag also takes the item out of that tag's feed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from slugify import slugify
+from sqlalchemy.exc import IntegrityError
+
+from service import outbox
+from service.announcements.models import Announcement, Partner, Status, Tag
+from service.announcements.rendering import render_markdown
+from service.database import db, utcnow
+from service.feeds.scopes import scopes_for
+
+KNOWN_NAMES = {
+    "nasa": "NASA",
+    "esa": "ESA",
+    "roscosmos": "Roscosmos",
+    "private-sector": "Private sector",
+}
+
+
+class SlugTaken(Exception):
+    """Another announcement already has this slug (it is its public URL)."""
+
+    def __init__(self, slug: str) -> None:
+        self.slug = slug
+        super().__init__(slug)
+
+
+class NotAllowed(Exception):
+    """The transition is not possible from the announcement's current status."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """What an edit touched, for the caller's response and for the event."""
+
+    fields: frozenset[str]
+    visible: bool  # readers can see the difference (feeds and pages must follow)
+
+
+def make_slug(title: str) -> str:
+    return slugify(title, max_length=120, word_boundary=True) or "announcement"
+
+
+def _display_name(slug: str) -> str:
+    return KNOWN_NAMES.get(slug, slug.replace("-", " ").capitalize())
+
+
+def _get_or_create(model: type[Tag] | type[Partner], slugs: Iterable[str]) -> list[Any]:
+    """Rows for ``slugs``, creating those used for the first time (race-safe)."""
+    wanted = sorted(set(slugs))
+    rows = {r.slug: r for r in db.session.scalars(sa.select(model).where(model.slug.in_(wanted)))}
+    for slug in wanted:
+        if slug in rows:
+            continue
+        try:
+            with db.session.begin_nested():
+                row = model(slug=slug, name=_display_name(slug))
+                db.session.add(row)
+        except IntegrityError:  # created meanwhile by a concurrent request
+            row = db.session.scalars(sa.select(model).where(model.slug == slug)).one()
+        rows[slug] = row
+    return [rows[s] for s in wanted]
+
+
+def _claim_slug(slug: str, exclude_id: int | None = None) -> str:
+    query = sa.select(Announcement.id).where(Announcement.slug == slug)
+    if exclude_id is not None:
+        query = query.where(Announcement.id != exclude_id)
+    if db.session.scalar(query) is not None:
+        raise SlugTaken(slug)
+    return slug
+
+
+def _event(kind: str, announcement: Announcement, scopes: set[str]) -> None:
+    outbox.record(kind, {"announcement_id": announcement.id, "scopes": sorted(scopes)})
+
+
+def create(
+    *,
+    title: str,
+    summary: str = "",
+    body: str = "",
+    language: str = "en",
+    tags: Iterable[str] = (),
+    partners: Iterable[str] = (),
+    status: Status = Status.DRAFT,
+    publish_at: datetime | None = None,
+    slug: str | None = None,
+    author_id: int | None = None,
+    published_at: datetime | None = None,
+) -> Announcement:
+    """Add an announcement; published or scheduled ones go out through the outbox."""
+    now = utcnow()
+    announcement = Announcement(
+        slug=_claim_slug(slug or make_slug(title)),
+        title=title,
+        summary=summary,
+        body=body,
+        body_html=render_markdown(body),
+        language=language,
+        status=Status.DRAFT,
+        created_at=now,
+        updated_at=now,
+        author_id=author_id,
+        tags=_get_or_create(Tag, tags),
+        partners=_get_or_create(Partner, partners),
+    )
+    db.session.add(announcement)
+    try:
+        db.session.flush()
+    except IntegrityError:  # the slug was taken between our check and the insert
+        db.session.rollback()
+        raise SlugTaken(announcement.slug) from None
+    if status is Status.PUBLISHED:
+        publish(announcement, at=published_at)
+    elif status is Status.SCHEDULED:
+        schedule(announcement, publish_at)  # type: ignore[arg-type]  (validated by the caller)
+    elif status is Status.RETRACTED:
+        raise NotAllowed("a new announcement cannot start retracted")
+    return announcement
+
+
+def update(announcement: Announcement, changes: dict[str, Any]) -> Change:
+    """Apply a partial edit. Slug and id stay put on a title edit, so links and feed ids hold."""
+    before = scopes_for(announcement)
+    touched: set[str] = set()
+    for field in ("title", "summary", "language"):
+        if field in changes and changes[field] != getattr(announcement, field):
+            setattr(announcement, field, changes[field])
+            touched.add(field)
+    if "body" in changes and changes["body"] != announcement.body:
+        announcement.body = changes["body"]
+        announcement.body_html = render_markdown(changes["body"])
+        touched.add("body")
+    if "slug" in changes and changes["slug"] != announcement.slug:
+        announcement.slug = _claim_slug(changes["slug"], exclude_id=announcement.id)
+        touched.add("slug")
+    if "tags" in changes:
+        new_tags = _get_or_create(Tag, changes["tags"])
+        if [t.slug for t in new_tags] != sorted(t.slug for t in announcement.tags):
+            announcement.tags = new_tags
+            touched.add("tags")
+    if "partners" in changes:
+        new_partners = _get_or_create(Partner, changes["partners"])
+        if [p.slug for p in new_partners] != sorted(p.slug for p in announcement.partners):
+            announcement.partners = new_partners
+            touched.add("partners")
+    if (
+        "publish_at" in changes
+        and announcement.status is Status.SCHEDULED
+        and changes["publish_at"] != announcement.publish_at
+    ):
+        schedule(announcement, changes["publish_at"])
+        touched.add("publish_at")
+    if not touched:
+        return Change(frozenset(), visible=False)
+    announcement.updated_at = utcnow()
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise SlugTaken(announcement.slug) from None
+    visible = announcement.status is Status.PUBLISHED
+    if visible:
+        _event("announcement.updated", announcement, before | scopes_for(announcement))
+    return Change(frozenset(touched), visible=visible)
+
+
+def publish(announcement: Announcement, at: datetime | None = None) -> None:
+    """Make it public now (or at ``at``, the official time of a due embargo)."""
+    if announcement.status is Status.PUBLISHED:
+        return
+    now = utcnow()
+    announcement.status = Status.PUBLISHED
+    announcement.published_at = announcement.published_at or at or now
+    announcement.publish_at = None
+    announcement.updated_at = max(now, announcement.published_at)
+    db.session.flush()
+    _event("announcement.published", announcement, scopes_for(announcement))
+
+
+def schedule(announcement: Announcement, when: datetime) -> None:
+    """Embargo until ``when``: invisible everywhere until beat publishes it."""
+    if announcement.status in (Status.PUBLISHED, Status.RETRACTED):
+        raise NotAllowed(f"a {announcement.status.value} announcement cannot be scheduled")
+    announcement.status = Status.SCHEDULED
+    announcement.publish_at = when
+    announcement.updated_at = utcnow()
+
+
+def unschedule(announcement: Announcement) -> None:
+    """Back to draft: the embargo is lifted without publishing."""
+    if announcement.status is Status.SCHEDULED:
+        announcement.status = Status.DRAFT
+        announcement.publish_at = None
+        announcement.updated_at = utcnow()
+
+
+def retract(announcement: Announcement) -> None:
+    """Withdraw a published announcement: gone from feeds and lists, its page says so."""
+    if announcement.status is Status.RETRACTED:
+        return
+    if announcement.status is not Status.PUBLISHED:
+        raise NotAllowed(f"only a published announcement can be retracted, not a "
+                         f"{announcement.status.value} one")
+    announcement.status = Status.RETRACTED
+    announcement.updated_at = utcnow()
+    db.session.flush()
+    _event("announcement.retracted", announcement, scopes_for(announcement))
+
+
+def publish_due(now: datetime | None = None, limit: int = 100) -> int:
+    """Publish scheduled announcements whose time has come; safe under concurrent beats."""
+    now = now or utcnow()
+    due = db.session.scalars(
+        sa.select(Announcement)
+        .where(Announcement.status == Status.SCHEDULED, Announcement.publish_at <= now)
+        .order_by(Announcement.publish_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for announcement in due:
+        publish(announcement, at=announcement.publish_at)
+    db.session.commit()
+    return len(due)

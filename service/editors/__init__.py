@@ -1,0 +1,1 @@
+"""Editors, their roles and API tokens."""

@@ -1,0 +1,139 @@
+"""Where feeds are built: from the database to RSS, Atom and JSON Feed documents in Redis.
+
+Workers call :func:`rebuild` when an event says which scopes changed. Builds of one scope are
+serialised by a Redis lock, and each reads the database after taking it, so a slower build
+started earlier can never overwrite a newer one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import selectinload
+
+from service.announcements.models import Announcement, Partner, Status, Tag
+from service.database import db
+from service.extensions import get_redis
+from service.feeds import scopes, store
+from service.feeds.formats import FORMATS, FeedItem, FeedMeta
+
+LOCK_TIMEOUT = 60  # seconds; a build takes milliseconds, this only frees a dead worker's lock
+
+
+class UnknownScope(LookupError):
+    """No such tag or partner."""
+
+
+def _scope_filter(scope: str) -> tuple[sa.ColumnElement[bool] | None, Tag | Partner | None]:
+    kind, slug = scopes.split(scope)
+    if kind == scopes.ALL:
+        return None, None
+    model = Tag if kind == "tag" else Partner
+    row = db.session.scalars(sa.select(model).where(model.slug == slug)).one_or_none()
+    if row is None:
+        raise UnknownScope(scope)
+    relation = Announcement.tags if kind == "tag" else Announcement.partners
+    return relation.any(model.id == row.id), row
+
+
+def _meta(scope: str, row: Tag | Partner | None, where: sa.ColumnElement[bool] | None) -> FeedMeta:
+    base = current_app.config["BASE_URL"]
+    kind, slug = scopes.split(scope)
+    if row is None:
+        title, description, home = ("Newsroom: all announcements",
+                                    "Announcements of the international partnerships office.",
+                                    f"{base}/")
+    elif kind == "tag":
+        title, description, home = (f"Newsroom: {row.name}",
+                                    f"Announcements tagged {row.name}.", f"{base}/tags/{slug}")
+    else:
+        title, description, home = (f"Newsroom: {row.name}",
+                                    f"Announcements about our partnership with {row.name}.",
+                                    f"{base}/partners/{slug}")
+    retracted = sa.select(sa.func.max(Announcement.updated_at)).where(
+        Announcement.status == Status.RETRACTED
+    )
+    if where is not None:
+        retracted = retracted.where(where)
+    return FeedMeta(
+        id="urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, f"{base}/feeds/{scope}")),
+        title=title,
+        description=description,
+        home_url=home,
+        self_urls={fmt: f"{base}/{scopes.path(scope, fmt)}" for fmt in scopes.FILENAMES},
+        language="en",
+        author_name="International Partnerships Office",
+        updated=db.session.scalar(retracted),
+    )
+
+
+def _items(where: sa.ColumnElement[bool] | None) -> list[FeedItem]:
+    base = current_app.config["BASE_URL"]
+    query = (
+        sa.select(Announcement)
+        .where(Announcement.status == Status.PUBLISHED)
+        .options(selectinload(Announcement.tags), selectinload(Announcement.partners))
+        .order_by(Announcement.published_at.desc(), Announcement.id.desc())
+        .limit(current_app.config["FEED_SIZE"])
+    )
+    if where is not None:
+        query = query.where(where)
+    return [
+        FeedItem(
+            id=f"urn:uuid:{a.uid}",
+            url=f"{base}/announcements/{a.slug}",
+            title=a.title,
+            summary=a.summary,
+            content_html=a.body_html,
+            published=a.published_at,  # type: ignore[arg-type]  (set on every published row)
+            updated=max(a.updated_at, a.published_at),  # type: ignore[type-var]
+            language=a.language,
+            categories=tuple((t.slug, t.name) for t in a.tags)
+            + tuple((p.slug, p.name) for p in a.partners),
+        )
+        for a in db.session.scalars(query)
+    ]
+
+
+def render_scope(scope: str) -> dict[str, tuple[str, bytes]]:
+    """Every format of one scope: ``{fmt: (content type, bytes)}``. Raises UnknownScope."""
+    where, row = _scope_filter(scope)
+    meta = _meta(scope, row, where)
+    items = _items(where)
+    return {fmt: (ctype, render(meta, items)) for fmt, (ctype, render) in FORMATS.items()}
+
+
+def rebuild_scope(scope: str) -> bool:
+    """Build and store one scope under its lock; False when the tag or partner is gone."""
+    conn = get_redis()
+    lock = conn.lock(f"newsroom:lock:feed:{scope}", timeout=LOCK_TIMEOUT,
+                     blocking_timeout=LOCK_TIMEOUT)
+    with lock:
+        db.session.rollback()  # read what is committed now, not an older snapshot
+        try:
+            documents = render_scope(scope)
+        except UnknownScope:
+            for fmt in scopes.FILENAMES:
+                conn.delete(store.key(scope, fmt))
+            return False
+        finally:
+            db.session.rollback()
+        export_dir = current_app.config["SETTINGS"].feed_export_dir
+        for fmt, (ctype, body) in documents.items():
+            store.put(conn, scope, fmt, body, ctype, export_dir)
+    return True
+
+
+def rebuild(scope_list: Iterable[str]) -> int:
+    """Rebuild several scopes, the all-announcements feed first (the most read)."""
+    ordered = sorted(set(scope_list), key=lambda s: (s != scopes.ALL, s))
+    return sum(rebuild_scope(scope) for scope in ordered)
+
+
+def all_scopes() -> list[str]:
+    tags = db.session.scalars(sa.select(Tag.slug)).all()
+    partners = db.session.scalars(sa.select(Partner.slug)).all()
+    return [scopes.ALL, *(f"tag:{s}" for s in tags), *(f"partner:{s}" for s in partners)]

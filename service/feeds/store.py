@@ -1,0 +1,95 @@
+"""Built feeds in Redis: one hash per feed, read with a single round trip on the request path.
+
+Each hash holds the document, its content type, a strong ``ETag`` (a hash of the bytes) and a
+``Last-Modified`` that only moves when the bytes change, so ``If-Modified-Since`` stays truthful
+even when a retraction makes the newest remaining item older. With ``FEED_EXPORT_DIR`` set, every
+document is also written there as a file (atomically) for the front server to serve directly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from email.utils import formatdate
+from pathlib import Path
+
+import redis
+
+from service.feeds import scopes
+
+PREFIX = "newsroom:feed:"
+BUILT_INDEX = "newsroom:feeds:built"  # sorted set: "scope fmt" -> unix time of the last build
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFeed:
+    body: bytes
+    content_type: str
+    etag: str  # quoted, strong
+    last_modified: str  # an HTTP-date
+    last_modified_ts: int
+
+
+def key(scope: str, fmt: str) -> str:
+    return f"{PREFIX}{scope}:{fmt}"
+
+
+def get(conn: redis.Redis, scope: str, fmt: str) -> StoredFeed | None:
+    fields = conn.hgetall(key(scope, fmt))
+    if not fields:
+        return None
+    return StoredFeed(
+        body=fields[b"body"],
+        content_type=fields[b"ctype"].decode(),
+        etag=fields[b"etag"].decode(),
+        last_modified=fields[b"lm"].decode(),
+        last_modified_ts=int(fields[b"lmts"]),
+    )
+
+
+def put(
+    conn: redis.Redis, scope: str, fmt: str, body: bytes, content_type: str,
+    export_dir: Path | None = None,
+) -> bool:
+    """Store one built document; returns True when its bytes changed.
+
+    Callers hold the scope's build lock, so the read-compare-write here does not race.
+    """
+    etag = '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+    now = time.time()
+    current = conn.hget(key(scope, fmt), "etag")
+    changed = current is None or current.decode() != etag
+    pipe = conn.pipeline(transaction=True)
+    if changed:
+        pipe.hset(key(scope, fmt), mapping={
+            "body": body, "ctype": content_type, "etag": etag,
+            "lm": formatdate(now, usegmt=True), "lmts": int(now),
+        })
+    pipe.zadd(BUILT_INDEX, {f"{scope} {fmt}": now})
+    pipe.execute()
+    if export_dir is not None and (changed or not (export_dir / scopes.path(scope, fmt)).exists()):
+        _export(export_dir / scopes.path(scope, fmt), body)
+    return changed
+
+
+def _export(target: Path, body: bytes) -> None:
+    """Replace the file atomically: a reader sees the old bytes or the new, never half."""
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=target.suffix)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(body)
+        os.chmod(tmp, 0o644)  # the front server runs as another user  # noqa: S103
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def built_times(conn: redis.Redis) -> dict[str, float]:
+    """When each feed was last built ("scope fmt" -> unix time), for the dashboard."""
+    return {member.decode(): score for member, score in conn.zrange(BUILT_INDEX, 0, -1,
+                                                                    withscores=True)}

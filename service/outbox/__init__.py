@@ -1,0 +1,115 @@
+"""Events that are never lost: recorded with the write, delivered after commit, relayed if not.
+
+``record`` adds an :class:`OutboxEvent` to the current transaction and asks for the
+``events.dispatch`` task after commit. ``dispatch`` handles an event at most once to completion
+(it is safe to run twice). ``relay_pending`` re-sends events whose task never ran: the broker was
+down at commit, or the worker died and the broker lost the message.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from service.database import db, utcnow
+from service.jobs import enqueue_after_commit, send_now
+from service.outbox.models import OutboxEvent
+
+log = logging.getLogger(__name__)
+
+DISPATCH_TASK = "events.dispatch"
+# How long an event may wait for its task before the relay sends it again.
+REDELIVER_AFTER = timedelta(seconds=15)
+
+Handler = Callable[[dict[str, Any]], None]
+_handlers: dict[str, list[Handler]] = {}
+
+
+def handles(*kinds: str) -> Callable[[Handler], Handler]:
+    """Register a domain function to run when an event of one of ``kinds`` is dispatched."""
+
+    def register(handler: Handler) -> Handler:
+        for kind in kinds:
+            _handlers.setdefault(kind, []).append(handler)
+        return handler
+
+    return register
+
+
+def record(kind: str, payload: dict[str, Any]) -> OutboxEvent:
+    """Add an event to the current transaction; its task is queued once the transaction commits."""
+    event = OutboxEvent(kind=kind, payload=payload, enqueued_at=utcnow())
+    db.session.add(event)
+    db.session.flush()  # the id the task will carry
+    enqueue_after_commit(db.session(), DISPATCH_TASK, event.id)
+    return event
+
+
+def dispatch(event_id: int) -> bool:
+    """Run every handler of one event, then mark it processed. Returns False if already done.
+
+    Handlers must be idempotent: a worker can die after they ran and before the commit, and
+    the event then runs again.
+    """
+    event = db.session.get(OutboxEvent, event_id)
+    if event is None or event.processed_at is not None:
+        db.session.rollback()
+        return False
+    kind, payload = event.kind, dict(event.payload)
+    db.session.rollback()  # end the read transaction: handlers may run long and commit on their own
+    for handler in _handlers.get(kind, []):
+        handler(payload)
+    db.session.execute(
+        sa.update(OutboxEvent)
+        .where(OutboxEvent.id == event_id, OutboxEvent.processed_at.is_(None))
+        .values(processed_at=utcnow(), last_error=None)
+    )
+    db.session.commit()
+    return True
+
+
+def relay_pending(older_than: timedelta = REDELIVER_AFTER, limit: int = 500) -> int:
+    """Re-send the tasks of events still unprocessed ``older_than`` after their last sending."""
+    from flask import current_app
+
+    now = utcnow()
+    rows = db.session.execute(
+        sa.select(OutboxEvent.id)
+        .where(OutboxEvent.processed_at.is_(None), OutboxEvent.enqueued_at <= now - older_than)
+        .order_by(OutboxEvent.id)
+        .limit(limit)
+    ).scalars().all()
+    if not rows:
+        db.session.rollback()
+        return 0
+    db.session.execute(
+        sa.update(OutboxEvent)
+        .where(OutboxEvent.id.in_(rows))
+        .values(enqueued_at=now, attempts=OutboxEvent.attempts + 1)
+    )
+    db.session.commit()
+    celery = current_app.extensions["celery"]
+    sent = sum(send_now(celery, DISPATCH_TASK, event_id) for event_id in rows)
+    log.info("relayed %d of %d pending events", sent, len(rows))
+    return sent
+
+
+def record_failure(event_id: int, error: BaseException) -> None:
+    """Note why an event's handling failed, for the dashboard; the relay will retry it."""
+    db.session.rollback()
+    db.session.execute(
+        sa.update(OutboxEvent)
+        .where(OutboxEvent.id == event_id)
+        .values(last_error=f"{type(error).__name__}: {error}"[:2000])
+    )
+    db.session.commit()
+
+
+def pending_count() -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(OutboxEvent).where(OutboxEvent.processed_at.is_(None))
+    ) or 0

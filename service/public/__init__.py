@@ -1,0 +1,1 @@
+"""The public site: the HTML home of every feed and email link."""

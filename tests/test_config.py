@@ -1,0 +1,70 @@
+"""Configuration: every wrong value stops start-up with one line naming the variable."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from service import create_app
+from service.config import DEV_SECRET_KEY, ConfigError, load_settings
+
+
+@pytest.mark.parametrize(
+    ("environ", "variable"),
+    [
+        ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "postgresql://h:notaport/db"}, "DATABASE_URL"),
+        ({"REDIS_URL": "http://localhost"}, "REDIS_URL"),
+        ({"BASE_URL": "ftp://example.org"}, "BASE_URL"),
+        ({"BASE_URL": "https://example.org/?q=1"}, "BASE_URL"),
+        ({"FEED_SIZE": "fifty"}, "FEED_SIZE"),
+        ({"FEED_SIZE": "0"}, "FEED_SIZE"),
+        ({"SMTP_URL": "smtpx://mail"}, "SMTP_URL"),
+        ({"NEWSROOM_ENV": "staging"}, "NEWSROOM_ENV"),
+        ({"NEWSROOM_ENV": "production"}, "SECRET_KEY"),
+        ({"NEWSROOM_ENV": "production", "SECRET_KEY": DEV_SECRET_KEY}, "SECRET_KEY"),
+        ({"NEWSROOM_ENV": "production", "SECRET_KEY": "short"}, "SECRET_KEY"),
+    ],
+)
+def test_wrong_values_name_the_variable(environ: dict[str, str], variable: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ)
+    assert caught.value.variable == variable
+    assert str(caught.value.code).startswith(f"config error: {variable}: ")
+
+
+def test_defaults_are_embedded(tmp_path: object) -> None:
+    settings = load_settings({"NEWSROOM_VAR_DIR": str(tmp_path)})
+    assert settings.database_url == f"sqlite:///{tmp_path}/newsroom.sqlite3"
+    assert settings.redis_url is None  # the embedded server
+    assert settings.feed_size == 50
+    assert settings.secret_key == DEV_SECRET_KEY
+    assert not settings.production
+
+
+def test_postgres_urls_use_psycopg3() -> None:
+    settings = load_settings({"DATABASE_URL": "postgres://u@h/db"})
+    assert settings.database_url == "postgresql+psycopg://u@h/db"
+
+
+def test_unreachable_redis_stops_start_up(tmp_path: object) -> None:
+    settings = load_settings({"NEWSROOM_VAR_DIR": str(tmp_path),
+                              "REDIS_URL": "redis://127.0.0.1:1/0"})
+    with pytest.raises(ConfigError) as caught:
+        create_app(settings)
+    assert caught.value.variable == "REDIS_URL"
+
+
+def test_cli_prints_one_clear_line(tmp_path: object) -> None:
+    env = dict(os.environ, NEWSROOM_VAR_DIR=str(tmp_path), REDIS_URL="redis://127.0.0.1:1/0")
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "service", "routes"],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("config error: REDIS_URL: cannot reach redis://127.0.0.1:1/0")
+    assert "Traceback" not in result.stderr

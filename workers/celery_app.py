@@ -1,0 +1,71 @@
+"""The Celery application: one per Flask app, configured from the same settings.
+
+This follows Flask's Celery pattern: every task runs inside the Flask app context, so tasks
+use the same ``db.session`` and settings as views. Delivery guarantees: ``acks_late`` with
+``reject_on_worker_lost`` means a task whose worker dies mid-run is delivered again; tasks are
+idempotent, so running twice is safe. The outbox relay covers the rest (broker down at commit).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from celery import Celery, Task
+from flask import Flask
+
+TASK_MODULES = ["workers.events", "workers.announcements", "workers.feeds"]
+
+# Periodic jobs, all in one place; beat runs exactly once per deployment.
+BEAT_SCHEDULE = {
+    "publish-due-announcements": {
+        "task": "announcements.publish_due",
+        "schedule": timedelta(seconds=2),
+        "options": {"expires": 10},
+    },
+    "relay-outbox": {
+        "task": "events.relay",
+        "schedule": timedelta(seconds=10),
+        "options": {"expires": 30},
+    },
+}
+
+
+def celery_init_app(app: Flask) -> Celery:
+    """Create the Celery app bound to ``app`` and store it in ``app.extensions["celery"]``."""
+
+    class FlaskTask(Task):
+        def __call__(self, *args: object, **kwargs: object) -> object:
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    settings = app.config["SETTINGS"]
+    celery = Celery(app.name, task_cls=FlaskTask, include=TASK_MODULES)
+    celery.conf.update(
+        broker_url=app.config["REDIS_URL"],
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={
+            # A message taken by a worker that vanished without a trace comes back after this;
+            # the outbox relay usually gets there first.
+            "visibility_timeout": 600,
+            "socket_connect_timeout": 2,
+            "socket_timeout": 5,
+        },
+        # The web tier must never hang on a dead broker: fail fast, the relay resends later.
+        task_publish_retry_policy={
+            "max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5,
+        },
+        task_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        worker_hijack_root_logger=False,
+        beat_schedule=BEAT_SCHEDULE,
+        beat_schedule_filename=str(settings.var_dir / "celerybeat-schedule"),
+        timezone="UTC",
+        enable_utc=True,
+    )
+    celery.set_default()
+    app.extensions["celery"] = celery
+    return celery
