@@ -43,21 +43,27 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         BASE_URL=settings.base_url,
         FEED_SIZE=settings.feed_size,
         JSON_SORT_KEYS=False,
+        RATELIMIT_STORAGE_URI=None,  # set below from REDIS_URL
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.production,
     )
+    from service.extensions import csrf, limiter, limiter_storage_uri, migrate, redis_init_app
+
+    app.config["RATELIMIT_STORAGE_URI"] = limiter_storage_uri(redis_url)
     app.config.update(overrides)
 
     import service.models  # noqa: F401 (the whole schema, for Alembic and relationships)
     from service.database import db
-    from service.extensions import migrate, redis_init_app
     from workers.celery_app import celery_init_app
 
     db.init_app(app)
     # Batch mode lets Alembic alter tables on SQLite too (it rebuilds them).
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     redis_init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
     celery_init_app(app)
     _check_redis(app)
 
@@ -68,6 +74,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from service.health.views import bp as health_bp
     from service.public.views import bp as public_bp
 
+    csrf.exempt(api_bp)  # bearer tokens, not cookies: no cross-site request can carry one
     app.register_blueprint(api_bp)
     app.register_blueprint(feeds_bp)
     app.register_blueprint(health_bp)
