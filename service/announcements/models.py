@@ -94,3 +94,26 @@ class Announcement(db.Model):
 
     def __repr__(self) -> str:
         return f"<Announcement {self.id} {self.slug!r} {self.status.value}>"
+
+
+class Revision(db.Model):
+    """A snapshot of an announcement as one save left it; editors compare and restore them."""
+
+    __tablename__ = "announcement_revisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    announcement_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("announcements.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int]  # 1, 2, 3... per announcement
+    editor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("editors.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    title: Mapped[str] = mapped_column(sa.String(300))
+    summary: Mapped[str] = mapped_column(sa.Text, default="")
+    body: Mapped[str] = mapped_column(sa.Text, default="")
+    language: Mapped[str] = mapped_column(sa.String(35))
+    tags: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    partners: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    status: Mapped[str] = mapped_column(sa.String(16))
+
+    __table_args__ = (sa.UniqueConstraint("announcement_id", "number"),)
