@@ -80,6 +80,12 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(health_bp)
     app.register_blueprint(public_bp)
     cli.register(app)
+
+    from service.feeds.serving import FeedServer
+
+    # Built feeds are answered before Flask's request machinery: the hot path stays tiny.
+    app.extensions["feed_server"] = FeedServer(app.extensions["redis"], app.wsgi_app)
+    app.wsgi_app = app.extensions["feed_server"]  # type: ignore[method-assign]
     return app
 
 

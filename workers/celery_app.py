@@ -59,6 +59,9 @@ def celery_init_app(app: Flask) -> Celery:
         task_ignore_result=True,
         task_acks_late=True,
         task_reject_on_worker_lost=True,
+        # A task running when the broker connection drops cannot be acknowledged anyway: stop
+        # it and let the broker deliver it again (Celery 6's default; tasks are idempotent).
+        worker_cancel_long_running_tasks_on_connection_loss=True,
         worker_prefetch_multiplier=1,
         worker_hijack_root_logger=False,
         beat_schedule=BEAT_SCHEDULE,

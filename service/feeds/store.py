@@ -60,13 +60,16 @@ def put(
     """
     etag = '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
     now = time.time()
-    current = conn.hget(key(scope, fmt), "etag")
+    current, current_ts = conn.hmget(key(scope, fmt), ["etag", "lmts"])
     changed = current is None or current.decode() != etag
     pipe = conn.pipeline(transaction=True)
     if changed:
+        # HTTP dates count whole seconds: two changes within one second must still differ,
+        # or a client revalidating with If-Modified-Since alone would keep the older copy.
+        modified = max(int(now), int(current_ts) + 1 if current_ts else 0)
         pipe.hset(key(scope, fmt), mapping={
             "body": body, "ctype": content_type, "etag": etag,
-            "lm": formatdate(now, usegmt=True), "lmts": int(now),
+            "lm": formatdate(modified, usegmt=True), "lmts": modified,
         })
     pipe.zadd(BUILT_INDEX, {f"{scope} {fmt}": now})
     pipe.execute()

@@ -1,0 +1,111 @@
+"""The feed hot path: a WSGI layer in front of Flask that answers built feeds directly.
+
+Every request asks Redis for the feed's current ETag (a few bytes, one round trip), so a
+publish is visible on the very next request. The document itself comes from a small
+per-process copy kept under that ETag, and is fetched again only when the ETag moves.
+Anything this layer cannot answer (a feed never built, an unknown tag, another method) goes on
+to the Flask views, which build on demand or answer 404.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import redis
+
+from service.feeds import scopes, store
+
+CACHE_CONTROL = "public, max-age=0, must-revalidate"
+MAX_CACHED = 512  # documents per process; a few MB at most
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def not_modified(feed: store.StoredFeed, if_none_match: str | None,
+                 if_modified_since: str | None) -> bool:
+    """RFC 9110 section 13.2.2: If-None-Match decides when present; else If-Modified-Since."""
+    if if_none_match is not None:
+        if if_none_match.strip() == "*":
+            return True
+        ours = feed.etag.removeprefix("W/")
+        return any(tag.strip().removeprefix("W/") == ours for tag in if_none_match.split(","))
+    if if_modified_since:
+        try:
+            since = parsedate_to_datetime(if_modified_since)
+        except (TypeError, ValueError, IndexError):
+            return False  # an invalid date is ignored (RFC 9110)
+        if since.tzinfo is None:
+            return False
+        return feed.last_modified_ts <= since.timestamp()
+    return False
+
+
+def response_headers(feed: store.StoredFeed) -> list[tuple[str, str]]:
+    """The headers of a 200 and of a 304 alike (a 304 repeats the validators, RFC 9110)."""
+    return [
+        ("ETag", feed.etag),
+        ("Last-Modified", feed.last_modified),
+        ("Cache-Control", CACHE_CONTROL),
+        ("X-Content-Type-Options", "nosniff"),
+    ]
+
+
+def parse_path(path: str) -> tuple[str, str] | None:
+    """``/feeds/tags/esa/rss.xml`` -> ``("tag:esa", "rss")``; None if not a feed URL."""
+    parts = path.split("/")
+    # ["", "feeds", filename] or ["", "feeds", "tags"|"partners", slug, filename]
+    if len(parts) == 3 and parts[1] == "feeds":
+        fmt = scopes.FORMAT_OF_FILENAME.get(parts[2])
+        return (scopes.ALL, fmt) if fmt else None
+    if len(parts) == 5 and parts[1] == "feeds" and parts[3]:
+        kind = {"tags": "tag", "partners": "partner"}.get(parts[2])
+        fmt = scopes.FORMAT_OF_FILENAME.get(parts[4])
+        return (f"{kind}:{parts[3]}", fmt) if kind and fmt else None
+    return None
+
+
+class FeedServer:
+    """WSGI middleware serving built feeds from Redis; everything else goes to ``fallback``."""
+
+    def __init__(self, conn: redis.Redis, fallback: WSGIApp) -> None:
+        self.conn = conn
+        self.fallback = fallback
+        self._documents: OrderedDict[str, store.StoredFeed] = OrderedDict()
+
+    def lookup(self, scope: str, fmt: str) -> store.StoredFeed | None:
+        """The current document of a feed, or None when it was never built."""
+        key = store.key(scope, fmt)
+        etag = self.conn.hget(key, "etag")
+        if etag is None:
+            self._documents.pop(key, None)
+            return None
+        cached = self._documents.get(key)
+        if cached is not None and cached.etag == etag.decode():
+            self._documents.move_to_end(key)
+            return cached
+        feed = store.get(self.conn, scope, fmt)
+        if feed is None:
+            return None
+        self._documents[key] = feed
+        if len(self._documents) > MAX_CACHED:
+            self._documents.popitem(last=False)
+        return feed
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
+                 ) -> Iterable[bytes]:
+        method = environ["REQUEST_METHOD"]
+        target = parse_path(environ.get("PATH_INFO", "")) if method in ("GET", "HEAD") else None
+        feed = self.lookup(*target) if target else None
+        if feed is None:
+            return self.fallback(environ, start_response)
+        headers = response_headers(feed)
+        if not_modified(feed, environ.get("HTTP_IF_NONE_MATCH"),
+                        environ.get("HTTP_IF_MODIFIED_SINCE")):
+            start_response("304 Not Modified", headers)
+            return []
+        headers += [("Content-Type", feed.content_type), ("Content-Length", str(len(feed.body)))]
+        start_response("200 OK", headers)
+        return [] if method == "HEAD" else [feed.body]
