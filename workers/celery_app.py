@@ -30,6 +30,13 @@ BEAT_SCHEDULE = {
 }
 
 
+def broker_url(redis_url: str) -> str:
+    """Kombu spells a Unix-socket Redis (the embedded one) ``redis+socket://``."""
+    if redis_url.startswith("unix://"):
+        return "redis+socket://" + redis_url.removeprefix("unix://")
+    return redis_url
+
+
 def celery_init_app(app: Flask) -> Celery:
     """Create the Celery app bound to ``app`` and store it in ``app.extensions["celery"]``."""
 
@@ -41,7 +48,7 @@ def celery_init_app(app: Flask) -> Celery:
     settings = app.config["SETTINGS"]
     celery = Celery(app.name, task_cls=FlaskTask, include=TASK_MODULES)
     celery.conf.update(
-        broker_url=app.config["REDIS_URL"],
+        broker_url=broker_url(app.config["REDIS_URL"]),
         broker_connection_retry_on_startup=True,
         broker_transport_options={
             # A message taken by a worker that vanished without a trace comes back after this;
