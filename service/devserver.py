@@ -19,7 +19,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-DEV_EDITOR = "editor@newsroom.test"
+DEV_EDITOR = "editor@newsroom.example"
 
 
 def _prepare(port: int) -> tuple[str, str]:
