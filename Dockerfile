@@ -4,7 +4,7 @@
 #   web      gunicorn "service:create_app()"            (the default CMD below)
 #   worker   celery -A workers worker --loglevel=INFO --concurrency 2
 #   beat     celery -A workers beat --loglevel=INFO --schedule /var/lib/newsroom/celerybeat-schedule
-#   migrate  flask --app service db upgrade && flask --app service content import
+#   migrate  flask --app service db upgrade
 # docker-compose.yml wires them together; see deploy/README.md.
 
 ARG PYTHON_IMAGE=python:3.11-slim
