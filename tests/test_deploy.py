@@ -1,0 +1,166 @@
+"""The production front door: deploy/nginx.conf (as docker-compose mounts it) in front of the
+app, serving exported feed files directly and everything else from the app. Plus the compose
+file's shape, and `docker compose config` where the compose plugin is installed."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import shutil
+import socket
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from flask import Flask
+from flask_migrate import upgrade
+from werkzeug.serving import make_server
+
+from service import create_app
+from service.announcements import publishing
+from service.announcements.models import Status
+from service.config import PROJECT_ROOT
+from service.database import db
+from service.feeds import build
+from tests.conftest import make_settings, wait_for
+
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+def test_compose_file_shape() -> None:
+    compose = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert {"nginx", "web", "worker", "beat", "redis", "postgres", "migrate",
+            "mailcatcher"} <= set(services)
+    assert "/readyz" in " ".join(services["web"]["healthcheck"]["test"])
+    assert services["web"]["depends_on"]["migrate"]["condition"] == \
+        "service_completed_successfully"
+    assert "./deploy/nginx.conf:/etc/nginx/conf.d/default.conf:ro" in services["nginx"]["volumes"]
+    assert "beat" in services["beat"]["command"]
+    assert "replicas" not in str(services["beat"])  # exactly one beat
+
+
+@pytest.mark.skipif(subprocess.run(["docker", "compose", "version"], capture_output=True,
+                                   check=False).returncode != 0 if shutil.which("docker")
+                    else True, reason="the docker compose plugin is not installed")
+def test_docker_compose_config_passes() -> None:
+    result = subprocess.run(["docker", "compose", "config", "-q"], cwd=PROJECT_ROOT,
+                            env={**os.environ, "SECRET_KEY": "x" * 40},
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def exporting_app(clean_app: Flask, database_url: str, redis_url: str, tmp_path: Path
+                  ) -> Iterator[Flask]:
+    settings = make_settings(tmp_path, database_url, redis_url,
+                             feed_export_dir=tmp_path / "export")
+    app = create_app(settings, TESTING=True)
+    with app.app_context():
+        upgrade()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def front_door(exporting_app: Flask, tmp_path: Path) -> Iterator[int]:
+    """nginx with the repository's config, on loopback, in front of the app on a thread."""
+    if not Path(NGINX).exists():
+        pytest.skip("nginx is not installed (apt-get install nginx-light)")
+    app_port, nginx_port = _free_port(), _free_port()
+    server = make_server("127.0.0.1", app_port, exporting_app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    prefix = tmp_path / "nginx"
+    (prefix / "temp").mkdir(parents=True)
+    knobs = {"server web:8000;": f"server 127.0.0.1:{app_port};",
+             "root /srv/feeds;": f"root {tmp_path / 'export' / 'feeds'};",
+             "listen 80 default_server;": f"listen 127.0.0.1:{nginx_port} default_server;"}
+    lines = (PROJECT_ROOT / "deploy" / "nginx.conf").read_text().splitlines()
+    for number, line in enumerate(lines):
+        if "# KNOB" in line:  # the config marks the lines a local run must change
+            knob = next(k for k in knobs if k in line)
+            lines[number] = line.replace(knob, knobs.pop(knob))
+    assert not knobs, f"knobs not found: {knobs}"
+    (prefix / "newsroom.conf").write_text("\n".join(lines))
+    (prefix / "main.conf").write_text(f"""
+worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    client_body_temp_path {prefix}/temp/body; proxy_temp_path {prefix}/temp/proxy;
+    fastcgi_temp_path {prefix}/temp/fastcgi; uwsgi_temp_path {prefix}/temp/uwsgi;
+    scgi_temp_path {prefix}/temp/scgi;
+    include {prefix}/newsroom.conf;
+}}
+""")
+    command = [NGINX, "-e", "stderr", "-p", str(prefix), "-c", str(prefix / "main.conf")]
+    subprocess.run([*command, "-t"], check=True, capture_output=True)
+    subprocess.run(command, check=True, capture_output=True)
+    try:
+        wait_for(lambda: _get(nginx_port, "/healthz")[0] == 200, timeout=10)
+        yield nginx_port
+    finally:
+        subprocess.run([*command, "-s", "quit"], check=False, capture_output=True)
+        server.shutdown()
+
+
+def _get(port: int, path: str, headers: dict[str, str] | None = None
+         ) -> tuple[int, dict[str, str], bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("GET", path, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    except ConnectionError:
+        return 0, {}, b""
+    finally:
+        conn.close()
+
+
+def test_front_door_serves_exported_feeds_and_proxies_the_rest(
+    exporting_app: Flask, front_door: int, tmp_path: Path
+) -> None:
+    with exporting_app.app_context():
+        publishing.create(title="Through the front door", tags=["observatory"],
+                          status=Status.PUBLISHED)
+        db.session.commit()
+        build.rebuild(["all", "tag:observatory"])  # what the worker does after the commit
+    exported = tmp_path / "export" / "feeds" / "atom.xml"
+    assert exported.exists()
+
+    status, headers, body = _get(front_door, "/feeds/atom.xml")
+    assert status == 200 and body == exported.read_bytes()
+    assert headers["Content-Type"] == "application/atom+xml; charset=utf-8"
+    assert headers["Cache-Control"] == "public, max-age=0, must-revalidate"
+    assert _get(front_door, "/feeds/atom.xml", {"If-None-Match": headers["ETag"]})[0] == 304
+    assert _get(front_door, "/feeds/feed.json")[1]["Content-Type"] == \
+        "application/feed+json; charset=utf-8"
+    assert _get(front_door, "/feeds/tags/observatory/rss.xml")[1]["Content-Type"] == \
+        "application/rss+xml; charset=utf-8"
+
+    # A feed with no file yet (never built) falls back to the app, which builds it.
+    (tmp_path / "export" / "feeds" / "rss.xml").unlink()
+    status, headers, body = _get(front_door, "/feeds/rss.xml")
+    assert status == 200 and b"Through the front door" in body
+    assert _get(front_door, "/feeds/tags/unknown/rss.xml")[0] == 404
+    assert _get(front_door, "/")[0] == 200
+
+    # A publish shows through the front door as soon as the worker has rebuilt.
+    with exporting_app.app_context():
+        publishing.create(title="Second, right after", status=Status.PUBLISHED)
+        db.session.commit()
+        build.rebuild(["all"])
+    assert b"Second, right after" in _get(front_door, "/feeds/atom.xml")[2]
