@@ -27,6 +27,11 @@ BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=10),
         "options": {"expires": 30},
     },
+    "purge-processed-events": {
+        "task": "events.purge",
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 600},
+    },
 }
 
 

@@ -19,3 +19,8 @@ def dispatch_event(event_id: int) -> bool:
 @shared_task(name="events.relay")
 def relay_events() -> int:
     return outbox.relay_pending()
+
+
+@shared_task(name="events.purge")
+def purge_events() -> int:
+    return outbox.purge_processed()

@@ -109,6 +109,15 @@ def record_failure(event_id: int, error: BaseException) -> None:
     db.session.commit()
 
 
+def purge_processed(older_than: timedelta = timedelta(days=7)) -> int:
+    """Delete events processed long ago; unprocessed ones are kept whatever their age."""
+    result = db.session.execute(
+        sa.delete(OutboxEvent).where(OutboxEvent.processed_at < utcnow() - older_than)
+    )
+    db.session.commit()
+    return result.rowcount or 0
+
+
 def pending_count() -> int:
     return db.session.scalar(
         sa.select(sa.func.count()).select_from(OutboxEvent).where(OutboxEvent.processed_at.is_(None))

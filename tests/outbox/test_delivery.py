@@ -167,3 +167,17 @@ def test_worker_killed_mid_task_runs_it_again(
         except subprocess.TimeoutExpired:
             os.killpg(worker.pid, signal.SIGKILL)
             worker.wait()
+
+
+def test_purge_keeps_unprocessed_events(ctx: Flask) -> None:
+    from service.database import utcnow
+
+    publishing.create(title="Old and done", status=Status.PUBLISHED)
+    publishing.create(title="Old, never processed", status=Status.PUBLISHED)
+    db.session.commit()
+    done, pending = db.session.query(OutboxEvent).order_by(OutboxEvent.id).all()
+    done.processed_at = utcnow() - timedelta(days=8)
+    pending.created_at = utcnow() - timedelta(days=30)
+    db.session.commit()
+    assert outbox.purge_processed(timedelta(days=7)) == 1
+    assert [e.id for e in db.session.query(OutboxEvent)] == [pending.id]
