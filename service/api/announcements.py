@@ -1,0 +1,283 @@
+"""Announcement endpoints: validate, call the publishing workflow, commit, serialise.
+
+The commit is what sends an announcement out: it records the outbox event, and the event's task
+is queued after the commit (see ``service.jobs``), so feeds follow within a second.
+
+Decisions worth knowing:
+- Anonymous callers see published announcements only; a retracted one answers 410 Gone (as
+  its public page does), drafts and scheduled ones 404. Any valid token sees everything.
+- ETags are weak, ``W/"<id>-<updated_at in microseconds>"``, and ``If-Match`` is compared
+  weakly. RFC 9110 asks for strong comparison there, but proxies that compress responses turn
+  strong tags weak, and the tag changes with every edit, so weak comparison loses nothing.
+- ``publish_at`` can be moved by PATCH only while the announcement is scheduled (else 409); a
+  draft is scheduled with POST .../schedule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from math import ceil
+from typing import Any
+
+from flask import Response, current_app, jsonify, request, url_for
+from pydantic import BaseModel
+
+from service.announcements import publishing, queries
+from service.announcements.models import Announcement, Status
+from service.api import auth, bp, parsing, schemas
+from service.api.openapi import operation
+from service.api.problems import Problem
+from service.database import db, utcnow
+from service.editors.models import Editor
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ITEM = {200: ("The announcement.", schemas.Announcement)}
+_ITEM_HEADERS = {200: ("ETag",)}
+
+
+def _representation(item: Announcement) -> dict[str, Any]:
+    base = current_app.config["BASE_URL"]
+    return schemas.Announcement(
+        id=item.id,
+        uid=item.uid,
+        slug=item.slug,
+        url=f"{base}/announcements/{item.slug}",
+        title=item.title,
+        summary=item.summary,
+        body=item.body,
+        body_html=item.body_html,
+        language=item.language,
+        status=item.status.value,
+        tags=[t.slug for t in item.tags],
+        partners=[p.slug for p in item.partners],
+        publish_at=item.publish_at,
+        published_at=item.published_at,
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+    ).model_dump(mode="json")
+
+
+def _etag(item: Announcement) -> str:
+    return f"{item.id}-{(item.updated_at - _EPOCH) // timedelta(microseconds=1)}"
+
+
+def _item_response(item: Announcement, status: int = 200, **headers: str) -> Response:
+    response = jsonify(_representation(item))
+    response.status_code = status
+    response.set_etag(_etag(item), weak=True)
+    response.headers.update(headers)
+    return response
+
+
+def _not_found(announcement_id: int) -> Problem:
+    return Problem(404, f"There is no announcement with id {announcement_id}.")
+
+
+def _for_change(announcement_id: int, editor: Editor) -> Announcement:
+    """Load and lock the announcement, check the editor may change it, then If-Match.
+
+    Preconditions come after authorization (RFC 9110 section 13.2.1): a stale ETag must not
+    tell someone who may not edit at all that the announcement changed.
+    """
+    item = queries.get(announcement_id, for_update=True)
+    if item is None:
+        raise _not_found(announcement_id)
+    auth.require_can_edit(editor, item)
+    if_match = request.if_match
+    if "If-Match" in request.headers and not (
+        if_match.star_tag or if_match.contains_weak(_etag(item))
+    ):
+        raise Problem(412, "The announcement changed since you read it (If-Match does not "
+                           "match its ETag); GET it again and reapply your change.",
+                      headers={"ETag": f'W/"{_etag(item)}"'})
+    return item
+
+
+def _require_future(publish_at: datetime) -> None:
+    if publish_at <= utcnow():
+        raise schemas.InvalidFields([{"pointer": schemas.pointer("publish_at"),
+                                      "detail": "must be in the future"}])
+
+
+def _check_create_schedule(status: str, publish_at: datetime | None) -> None:
+    where = schemas.pointer("publish_at")
+    if status == "scheduled":
+        if publish_at is None:
+            raise schemas.InvalidFields([{"pointer": where,
+                                          "detail": "is required when status is scheduled"}])
+        _require_future(publish_at)
+    elif publish_at is not None:
+        raise schemas.InvalidFields([{"pointer": where,
+                                      "detail": "is only for status scheduled"}])
+
+
+def _page_url(query: schemas.ListQuery, page: int) -> str:
+    params = {"page": page, "per_page": query.per_page}
+    params |= {k: v for k, v in (("status", query.status), ("tag", query.tag),
+                                  ("partner", query.partner)) if v is not None}
+    return current_app.config["BASE_URL"] + url_for(".list_announcements", **params)
+
+
+@bp.get("/announcements")
+@operation(
+    summary="List announcements, newest first",
+    description="Anonymous callers see published announcements only (newest published "
+                "first); token holders see every status (most recently changed first) and "
+                "may filter by status.",
+    auth="optional", query=schemas.ListQuery,
+    responses={200: ("A page of announcements.", schemas.AnnouncementPage)},
+    response_headers={200: ("Link",)},
+)
+def list_announcements() -> Response:
+    editor = auth.optional_editor()
+    query = parsing.query(schemas.ListQuery)
+    if editor is None and query.status not in (None, "published"):
+        raise auth.unauthorized(f"Listing {query.status} announcements needs an API token.")
+    status = Status(query.status) if query.status else None
+    if editor is None:
+        status = Status.PUBLISHED
+    found = queries.listing(status=status, tag=query.tag, partner=query.partner,
+                            page=query.page, per_page=query.per_page)
+    last = max(1, ceil(found.total / query.per_page))
+    links = {
+        "first": _page_url(query, 1),
+        "last": _page_url(query, last),
+        "next": _page_url(query, query.page + 1) if query.page < last else None,
+        "prev": _page_url(query, min(query.page - 1, last)) if query.page > 1 else None,
+    }
+    page = schemas.AnnouncementPage.model_validate({
+        "items": [_representation(item) for item in found.items],
+        "page": query.page, "per_page": query.per_page, "total": found.total, "links": links,
+    })
+    response = jsonify(page.model_dump(mode="json"))
+    response.headers["Link"] = ", ".join(
+        f'<{url}>; rel="{rel}"' for rel, url in links.items() if url is not None
+    )
+    return response
+
+
+@bp.post("/announcements")
+@operation(
+    summary="Create an announcement",
+    description="Authors may create drafts only. The slug comes from the title unless "
+                "given; a slug in use is a 409.",
+    body=schemas.AnnouncementCreate, errors=(403, 409),
+    responses={201: ("Created.", schemas.Announcement)},
+    response_headers={201: ("Location", "ETag")},
+)
+def create_announcement() -> Response:
+    editor = auth.required_editor()
+    data = parsing.body(schemas.AnnouncementCreate)
+    if data.status != "draft":
+        auth.require_publisher(editor, f"create {data.status} announcements")
+    _check_create_schedule(data.status, data.publish_at)
+    item = publishing.create(
+        title=data.title, summary=data.summary, body=data.body, language=data.language,
+        tags=data.tags, partners=data.partners, status=Status(data.status),
+        publish_at=data.publish_at, slug=data.slug, author_id=editor.id,
+    )
+    db.session.commit()
+    location = current_app.config["BASE_URL"] + url_for(".get_announcement",
+                                                         announcement_id=item.id)
+    return _item_response(item, 201, Location=location)
+
+
+@bp.get("/announcements/<int:announcement_id>")
+@operation(
+    summary="Get one announcement",
+    description="Anonymous callers: published only (404 for drafts and scheduled ones, 410 "
+                "for retracted ones).",
+    auth="optional", errors=(404, 410), request_headers=("If-None-Match",),
+    responses={**_ITEM, 304: ("Not modified (If-None-Match matched).", None)},
+    response_headers=_ITEM_HEADERS,
+)
+def get_announcement(announcement_id: int) -> Response:
+    editor = auth.optional_editor()
+    item = queries.get(announcement_id)
+    if item is None:
+        raise _not_found(announcement_id)
+    if editor is None and item.status is Status.RETRACTED:
+        raise Problem(410, "This announcement was retracted.")
+    if editor is None and item.status is not Status.PUBLISHED:
+        raise _not_found(announcement_id)  # an embargo must not show, even as a 403
+    return _item_response(item).make_conditional(request)
+
+
+@bp.patch("/announcements/<int:announcement_id>")
+@operation(
+    summary="Edit an announcement",
+    description="Only the fields sent change; the slug and id stay unless 'slug' is sent. "
+                "Authors may edit their own drafts only.",
+    body=schemas.AnnouncementUpdate, errors=(403, 404, 409), request_headers=("If-Match",),
+    responses=_ITEM, response_headers=_ITEM_HEADERS,
+)
+def update_announcement(announcement_id: int) -> Response:
+    editor = auth.required_editor()
+    item = _for_change(announcement_id, editor)
+    changes = parsing.body(schemas.AnnouncementUpdate).changes()
+    if "publish_at" in changes:
+        if item.status is not Status.SCHEDULED:
+            raise publishing.NotAllowed(
+                f"publish_at can be changed on a scheduled announcement only, not a "
+                f"{item.status.value} one; use POST .../schedule"
+            )
+        _require_future(changes["publish_at"])
+    publishing.update(item, changes)
+    db.session.commit()
+    return _item_response(item)
+
+
+def _act(announcement_id: int, verb: str, body: type[BaseModel],
+         apply: Callable[[Announcement, Any], None]) -> Response:
+    editor = auth.required_editor()
+    auth.require_publisher(editor, verb)
+    item = _for_change(announcement_id, editor)
+    data = parsing.body(body, optional=body is schemas.EmptyRequest)
+    apply(item, data)
+    db.session.commit()
+    return _item_response(item)
+
+
+_ACTION = {"errors": (403, 404, 409), "request_headers": ("If-Match",), "responses": _ITEM,
+           "response_headers": _ITEM_HEADERS}
+
+
+@bp.post("/announcements/<int:announcement_id>/publish")
+@operation(summary="Publish now", body=schemas.EmptyRequest, body_optional=True, **_ACTION)
+def publish_announcement(announcement_id: int) -> Response:
+    return _act(announcement_id, "publish", schemas.EmptyRequest,
+                lambda item, _: publishing.publish(item))
+
+
+def _schedule(item: Announcement, data: schemas.ScheduleRequest) -> None:
+    _require_future(data.publish_at)
+    publishing.schedule(item, data.publish_at)
+
+
+@bp.post("/announcements/<int:announcement_id>/schedule")
+@operation(summary="Schedule (embargo) until publish_at", body=schemas.ScheduleRequest,
+           **_ACTION)
+def schedule_announcement(announcement_id: int) -> Response:
+    return _act(announcement_id, "schedule", schemas.ScheduleRequest, _schedule)
+
+
+def _unschedule(item: Announcement, _: object) -> None:
+    if item.status in (Status.PUBLISHED, Status.RETRACTED):
+        raise publishing.NotAllowed(f"a {item.status.value} announcement is not scheduled")
+    publishing.unschedule(item)
+
+
+@bp.post("/announcements/<int:announcement_id>/unschedule")
+@operation(summary="Lift the embargo, back to draft", body=schemas.EmptyRequest,
+           body_optional=True, **_ACTION)
+def unschedule_announcement(announcement_id: int) -> Response:
+    return _act(announcement_id, "unschedule", schemas.EmptyRequest, _unschedule)
+
+
+@bp.post("/announcements/<int:announcement_id>/retract")
+@operation(summary="Retract a published announcement", body=schemas.EmptyRequest,
+           body_optional=True, **_ACTION)
+def retract_announcement(announcement_id: int) -> Response:
+    return _act(announcement_id, "retract", schemas.EmptyRequest,
+                lambda item, _: publishing.retract(item))

@@ -1,0 +1,283 @@
+"""What the API accepts and returns, as pydantic models: validation and the OpenAPI schemas.
+
+Input models are strict: unknown fields are refused (a typo must not be silently dropped), no
+field is nullable unless it says so, and every string is checked for what the database or a
+feed reader would choke on (NUL and other control characters, unpaired surrogates).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    ValidationError,
+    WithJsonSchema,
+)
+from pydantic_core import PydanticCustomError
+
+SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+LANGUAGE_PATTERN = r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$"
+MAX_TERMS = 20  # tags, and partners, per announcement
+MAX_PAGE = 1_000_000  # keeps OFFSET well inside a 64-bit integer
+# RFC 3339 section 5.6 date-time; the offset is required (no "local time" guessing).
+_RFC3339 = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2})"
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # all but tab, LF, CR
+_CONTROL_OR_NEWLINE = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
+PublicStatus = Literal["draft", "scheduled", "published", "retracted"]
+StatusFilter = PublicStatus
+CreateStatus = Literal["draft", "scheduled", "published"]
+
+
+def _single_line(value: str) -> str:
+    if _CONTROL_OR_NEWLINE.search(value):
+        raise PydanticCustomError("control_character",
+                                  "must be a single line without control characters")
+    return value
+
+
+def _multi_line(value: str) -> str:
+    if _CONTROL.search(value):
+        raise PydanticCustomError("control_character",
+                                  "must not contain control characters (tab and newlines are fine)")
+    return value
+
+
+def _rfc3339(value: Any) -> datetime:
+    """Parse an RFC 3339 timestamp with an explicit offset; refuse numbers and bare dates."""
+    if isinstance(value, datetime):  # already parsed (a Python caller)
+        parsed = value
+    elif isinstance(value, str) and _RFC3339.fullmatch(value):
+        try:
+            parsed = datetime.fromisoformat(value.upper().replace(" ", "T"))
+        except ValueError:
+            raise PydanticCustomError("datetime_invalid",
+                                      "is not a valid date and time") from None
+    else:
+        raise PydanticCustomError(
+            "datetime_format",
+            "must be an RFC 3339 date-time with a time zone, like 2030-01-31T09:00:00Z",
+        )
+    if parsed.tzinfo is None:
+        raise PydanticCustomError("datetime_naive", "must carry a time zone offset")
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise PydanticCustomError("datetime_range", "is out of range") from None
+
+
+def _rfc3339_z(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+Title = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=300),
+    AfterValidator(_single_line),
+]
+Summary = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000),
+                    AfterValidator(_multi_line)]
+Body = Annotated[str, StringConstraints(max_length=200_000), AfterValidator(_multi_line)]
+Slug = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=SLUG_PATTERN)]
+AnnouncementSlug = Annotated[
+    str, StringConstraints(min_length=1, max_length=200, pattern=SLUG_PATTERN)
+]
+Language = Annotated[str, StringConstraints(max_length=35, pattern=LANGUAGE_PATTERN)]
+SlugList = Annotated[list[Slug], Field(max_length=MAX_TERMS)]
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
+OutTimestamp = Annotated[
+    datetime,
+    PlainSerializer(_rfc3339_z, return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+
+# Friendlier words than pydantic's for the mistakes clients make most.
+_PATTERN_WORDS = {
+    SLUG_PATTERN: "must be lowercase letters and digits in words joined by single hyphens, "
+                  "like remote-sensing",
+    LANGUAGE_PATTERN: "must be a BCP 47 language tag such as en, fr or pt-BR",
+}
+READ_ONLY = {"id", "uid", "url", "body_html", "published_at", "created_at", "updated_at"}
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class AnnouncementCreate(_Input):
+    """A new announcement. ``publish_at`` is for ``status: scheduled`` only, and required there."""
+
+    title: Title
+    summary: Summary = ""
+    body: Body = Field("", description="Markdown (CommonMark, tables, strikethrough).")
+    language: Language = "en"
+    tags: SlugList = Field(default_factory=list)
+    partners: SlugList = Field(default_factory=list)
+    status: CreateStatus = "draft"
+    publish_at: Timestamp | None = Field(
+        None, description="When a scheduled announcement goes public; in the future."
+    )
+    slug: AnnouncementSlug | None = Field(
+        None, description="The public URL's last segment; derived from the title if not given."
+    )
+
+
+def _no_null_defaults(schema: dict[str, Any]) -> None:
+    # The fields below default to "not given", not to null; null itself is refused.
+    for prop in schema.get("properties", {}).values():
+        prop.pop("default", None)
+
+
+class AnnouncementUpdate(_Input):
+    """A partial edit: only the fields present change. Status changes use the action URLs."""
+
+    model_config = ConfigDict(json_schema_extra=_no_null_defaults)
+
+    # The defaults are never used as values: the view reads only the fields that were sent.
+    title: Title = None  # type: ignore[assignment]
+    summary: Summary = None  # type: ignore[assignment]
+    body: Body = None  # type: ignore[assignment]
+    language: Language = None  # type: ignore[assignment]
+    tags: SlugList = None  # type: ignore[assignment]
+    partners: SlugList = None  # type: ignore[assignment]
+    slug: AnnouncementSlug = None  # type: ignore[assignment]
+    publish_at: Timestamp = Field(
+        None,  # type: ignore[arg-type]
+        description="Moves the embargo of a scheduled announcement; in the future.",
+    )
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(exclude_unset=True)
+
+
+class ScheduleRequest(_Input):
+    publish_at: Timestamp = Field(description="When it goes public; in the future.")
+
+
+class EmptyRequest(_Input):
+    """No fields: the action needs none (the body may also be left out)."""
+
+
+class ListQuery(_Input):
+    """Query parameters of the listing."""
+
+    page: int = Field(1, ge=1, le=MAX_PAGE)
+    per_page: int = Field(20, ge=1, le=100)
+    status: StatusFilter | None = Field(
+        None, description="Token holders only; anonymous callers see published ones."
+    )
+    tag: Slug | None = None
+    partner: Slug | None = None
+
+
+class Announcement(BaseModel):
+    """An announcement as the API shows it. Times are RFC 3339 in UTC."""
+
+    id: int
+    uid: UUID = Field(description="Stable identity, also the feeds' item id.")
+    slug: str
+    url: str = Field(description="The public page (absolute).", json_schema_extra={
+        "format": "uri"})
+    title: str
+    summary: str
+    body: str = Field(description="Markdown, as written.")
+    body_html: str = Field(description="The body rendered and sanitized.")
+    language: str
+    status: PublicStatus
+    tags: list[str]
+    partners: list[str]
+    publish_at: OutTimestamp | None
+    published_at: OutTimestamp | None
+    created_at: OutTimestamp
+    updated_at: OutTimestamp
+
+
+class PageLinks(BaseModel):
+    first: str
+    last: str
+    next: str | None
+    prev: str | None
+
+
+class AnnouncementPage(BaseModel):
+    items: list[Announcement]
+    page: int
+    per_page: int
+    total: int
+    links: PageLinks
+
+
+class FieldError(BaseModel):
+    pointer: str | None = Field(None, description="JSON Pointer (URI fragment) into the body.")
+    parameter: str | None = Field(None, description="The query parameter at fault.")
+    detail: str
+
+
+class ProblemDetails(BaseModel):
+    """RFC 9457 problem details."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="A URI naming the kind of problem, or about:blank.")
+    title: str
+    status: int
+    detail: str
+    instance: str
+    errors: list[FieldError] | None = Field(None, description="Per-field problems (422).")
+
+
+class InvalidFields(Exception):
+    """Field errors that pydantic could not see alone (they depend on time or state)."""
+
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+def pointer(*path: str | int) -> str:
+    """A JSON Pointer in URI fragment form, RFC 6901: ``("tags", 2)`` -> ``"#/tags/2"``."""
+    escaped = (str(p).replace("~", "~0").replace("/", "~1") for p in path)
+    return "#" + "".join("/" + p for p in escaped)
+
+
+def _message(error: dict[str, Any], name: str) -> str:
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        if name == "status":
+            return ("cannot be changed here: use POST .../publish, .../schedule, "
+                    ".../unschedule or .../retract")
+        return "is read-only" if name in READ_ONLY else "is not a known field"
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") in _PATTERN_WORDS:
+        return _PATTERN_WORDS[ctx["pattern"]]
+    if kind == "string_too_short" and ctx.get("min_length") == 1:
+        return "must not be empty"
+    message = str(error["msg"])
+    return message[0].lower() + message[1:] if message else kind
+
+
+def field_errors(exc: ValidationError, *, in_query: bool = False) -> list[dict[str, str]]:
+    """pydantic's errors as RFC 9457 style ``{"pointer"|"parameter", "detail"}`` items."""
+    errors = []
+    for error in exc.errors(include_url=False, include_input=False):
+        loc = error["loc"]
+        name = str(loc[0]) if loc else ""
+        if in_query:
+            errors.append({"parameter": name, "detail": _message(error, name)})
+        else:
+            errors.append({"pointer": pointer(*loc), "detail": _message(error, name)})
+    return errors
