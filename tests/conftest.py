@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 import uuid
@@ -76,8 +77,22 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         conn.execute(f'CREATE DATABASE "{name}"')
     base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
     yield f"{base}/{name}"
+    _dispose_engines_of(name)
     with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _dispose_engines_of(database: str) -> None:
+    """Close every pooled connection to the run's database before it is dropped.
+
+    Tests build short-lived apps (a private Redis, a front door); an engine of theirs can
+    outlive its app, and its pooled connection would then be closed by the garbage collector
+    at some random later point, as a ResourceWarning.
+    """
+    gc.collect()
+    for obj in gc.get_objects():
+        if isinstance(obj, sa.Engine) and obj.url.database == database:
+            obj.dispose()
 
 
 def make_settings(tmp: Path, database_url: str, redis_url: str, **changes: Any) -> Settings:
