@@ -4,11 +4,13 @@ file's shape, and `docker compose config` where the compose plugin is installed.
 
 from __future__ import annotations
 
+import gzip
 import http.client
 import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -60,10 +62,18 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def exporting_app(clean_app: Flask, database_url: str, redis_url: str, tmp_path: Path
-                  ) -> Iterator[Flask]:
-    settings = make_settings(tmp_path, database_url, redis_url,
-                             feed_export_dir=tmp_path / "export")
+def export_dir() -> Iterator[Path]:
+    """FEED_EXPORT_DIR, readable by nginx's unprivileged workers (pytest's tmp dirs are 0700)."""
+    path = Path(tempfile.mkdtemp(prefix="newsroom-feeds-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path)
+
+
+@pytest.fixture
+def exporting_app(clean_app: Flask, database_url: str, redis_url: str, tmp_path: Path,
+                  export_dir: Path) -> Iterator[Flask]:
+    settings = make_settings(tmp_path, database_url, redis_url, feed_export_dir=export_dir)
     app = create_app(settings, TESTING=True)
     with app.app_context():
         upgrade()
@@ -73,7 +83,7 @@ def exporting_app(clean_app: Flask, database_url: str, redis_url: str, tmp_path:
 
 
 @pytest.fixture
-def front_door(exporting_app: Flask, tmp_path: Path) -> Iterator[int]:
+def front_door(exporting_app: Flask, export_dir: Path, tmp_path: Path) -> Iterator[int]:
     """nginx with the repository's config, on loopback, in front of the app on a thread."""
     if not Path(NGINX).exists():
         pytest.skip("nginx is not installed (apt-get install nginx-light)")
@@ -84,7 +94,7 @@ def front_door(exporting_app: Flask, tmp_path: Path) -> Iterator[int]:
     prefix = tmp_path / "nginx"
     (prefix / "temp").mkdir(parents=True)
     knobs = {"server web:8000;": f"server 127.0.0.1:{app_port};",
-             "root /srv/feeds;": f"root {tmp_path / 'export' / 'feeds'};",
+             "root /srv/feeds;": f"root {export_dir};",
              "listen 80 default_server;": f"listen 127.0.0.1:{nginx_port} default_server;"}
     lines = (PROJECT_ROOT / "deploy" / "nginx.conf").read_text().splitlines()
     for number, line in enumerate(lines):
@@ -131,36 +141,49 @@ def _get(port: int, path: str, headers: dict[str, str] | None = None
 
 
 def test_front_door_serves_exported_feeds_and_proxies_the_rest(
-    exporting_app: Flask, front_door: int, tmp_path: Path
+    exporting_app: Flask, front_door: int, export_dir: Path
 ) -> None:
     with exporting_app.app_context():
         publishing.create(title="Through the front door", tags=["observatory"],
                           status=Status.PUBLISHED)
         db.session.commit()
         build.rebuild(["all", "tag:observatory"])  # what the worker does after the commit
-    exported = tmp_path / "export" / "feeds" / "atom.xml"
-    assert exported.exists()
+    exported = export_dir / "atom.xml"  # FEED_EXPORT_DIR mirrors URLs below /feeds/
+    assert exported.exists() and (export_dir / "tags" / "observatory" / "rss.xml").exists()
 
     status, headers, body = _get(front_door, "/feeds/atom.xml")
     assert status == 200 and body == exported.read_bytes()
+    assert headers["ETag"].count("-") == 1, "served by nginx from the file, not by the app"
     assert headers["Content-Type"] == "application/atom+xml; charset=utf-8"
     assert headers["Cache-Control"] == "public, max-age=0, must-revalidate"
+    app_view = exporting_app.test_client().get("/feeds/atom.xml")
+    assert headers["Last-Modified"] == app_view.headers["Last-Modified"]  # both tiers agree
     assert _get(front_door, "/feeds/atom.xml", {"If-None-Match": headers["ETag"]})[0] == 304
     assert _get(front_door, "/feeds/feed.json")[1]["Content-Type"] == \
         "application/feed+json; charset=utf-8"
     assert _get(front_door, "/feeds/tags/observatory/rss.xml")[1]["Content-Type"] == \
         "application/rss+xml; charset=utf-8"
 
+    # Feed readers ask for gzip: the worker's precompressed twin is served.
+    status, zipped_headers, zipped = _get(front_door, "/feeds/atom.xml",
+                                          {"Accept-Encoding": "gzip"})
+    assert status == 200 and zipped_headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(zipped) == body
+
     # A feed with no file yet (never built) falls back to the app, which builds it.
-    (tmp_path / "export" / "feeds" / "rss.xml").unlink()
+    (export_dir / "rss.xml").unlink()
     status, headers, body = _get(front_door, "/feeds/rss.xml")
     assert status == 200 and b"Through the front door" in body
     assert _get(front_door, "/feeds/tags/unknown/rss.xml")[0] == 404
     assert _get(front_door, "/")[0] == 200
 
-    # A publish shows through the front door as soon as the worker has rebuilt.
-    with exporting_app.app_context():
-        publishing.create(title="Second, right after", status=Status.PUBLISHED)
-        db.session.commit()
-        build.rebuild(["all"])
-    assert b"Second, right after" in _get(front_door, "/feeds/atom.xml")[2]
+    # Changes within the same second still get a new validator at the front door.
+    etag = _get(front_door, "/feeds/atom.xml")[1]["ETag"]
+    for title in ("Second, right after", "Third, same second"):
+        with exporting_app.app_context():
+            publishing.create(title=title, status=Status.PUBLISHED)
+            db.session.commit()
+            build.rebuild(["all"])
+        status, headers, body = _get(front_door, "/feeds/atom.xml", {"If-None-Match": etag})
+        assert status == 200 and title.encode() in body
+        etag = headers["ETag"]

@@ -8,6 +8,7 @@ document is also written there as a file (atomically) for the front server to se
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 import tempfile
@@ -62,30 +63,53 @@ def put(
     now = time.time()
     current, current_ts = conn.hmget(key(scope, fmt), ["etag", "lmts"])
     changed = current is None or current.decode() != etag
-    pipe = conn.pipeline(transaction=True)
     if changed:
         # HTTP dates count whole seconds: two changes within one second must still differ,
         # or a client revalidating with If-Modified-Since alone would keep the older copy.
         modified = max(int(now), int(current_ts) + 1 if current_ts else 0)
+    else:
+        modified = int(current_ts)
+    pipe = conn.pipeline(transaction=True)
+    if changed:
         pipe.hset(key(scope, fmt), mapping={
             "body": body, "ctype": content_type, "etag": etag,
             "lm": formatdate(modified, usegmt=True), "lmts": modified,
         })
     pipe.zadd(BUILT_INDEX, {f"{scope} {fmt}": now})
     pipe.execute()
-    if export_dir is not None and (changed or not (export_dir / scopes.path(scope, fmt)).exists()):
-        _export(export_dir / scopes.path(scope, fmt), body)
+    if export_dir is not None:
+        target = export_dir / export_path(scope, fmt)
+        if changed or not target.exists():
+            export(target, body, modified)
     return changed
 
 
-def _export(target: Path, body: bytes) -> None:
-    """Replace the file atomically: a reader sees the old bytes or the new, never half."""
+def export_path(scope: str, fmt: str) -> str:
+    """Where a feed's file lives under ``FEED_EXPORT_DIR``: its URL path below ``/feeds/``."""
+    return scopes.path(scope, fmt).removeprefix("feeds/")
+
+
+def export(target: Path, body: bytes, modified: int) -> None:
+    """Write the file the front server serves, and its gzip twin for ``gzip_static``.
+
+    The files' mtime is the feed's Last-Modified: nginx derives its ETag from mtime and size,
+    so a change within the same second still gets a new ETag, and both tiers agree on dates.
+    The compressed copy goes first, so no client sees a gzip older than the plain file.
+    """
     target.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+    compressed = gzip.compress(body, compresslevel=9, mtime=modified)
+    _replace(target.with_name(target.name + ".gz"), compressed, modified)
+    _replace(target, body, modified)
+
+
+def _replace(target: Path, body: bytes, modified: int) -> None:
+    """Replace the file atomically: a reader sees the old bytes or the new, never half."""
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=target.suffix)
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(body)
         os.chmod(tmp, 0o644)  # the front server runs as another user  # noqa: S103
+        os.utime(tmp, (modified, modified))
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
