@@ -68,17 +68,26 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     _check_redis(app)
 
     import service.feeds.events  # noqa: F401 (registers the outbox handlers that rebuild feeds)
-    from service import cli
+    import service.subscriptions.events  # noqa: F401 (the handler that mails instant subscribers)
+    from service import cli, security
     from service.api import bp as api_bp
+    from service.editor.views import bp as editor_bp
     from service.feeds.views import bp as feeds_bp
     from service.health.views import bp as health_bp
     from service.public.views import bp as public_bp
+    from service.subscriptions.api import bp as subscriptions_api_bp
+    from service.subscriptions.views import bp as subscriptions_bp
 
     csrf.exempt(api_bp)  # bearer tokens, not cookies: no cross-site request can carry one
     app.register_blueprint(api_bp)
     app.register_blueprint(feeds_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(public_bp)
+    csrf.exempt(subscriptions_api_bp)  # JSON sign-ups carry no cookie to protect
+    app.register_blueprint(subscriptions_api_bp)
+    app.register_blueprint(subscriptions_bp)
+    app.register_blueprint(editor_bp)
+    security.init_app(app)
     cli.register(app)
 
     from service.feeds.serving import FeedServer

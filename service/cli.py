@@ -97,7 +97,8 @@ def relay(everything: bool) -> None:
 
 def register(app: Flask) -> None:
     from service.devserver import dev_command
+    from service.subscriptions.cli import digests_cli
 
-    for group in (editors_cli, tokens_cli, content_cli, feeds_cli, outbox_cli):
+    for group in (editors_cli, tokens_cli, content_cli, feeds_cli, outbox_cli, digests_cli):
         app.cli.add_command(group)
     app.cli.add_command(dev_command)

@@ -45,6 +45,9 @@ class Settings:
     var_dir: Path
     feed_export_dir: Path | None  # where built feeds are mirrored as files for nginx
     max_content_length: int = 1024 * 1024
+    digest_hour: int = 7  # UTC hour at which the daily (and weekly) digest period ends
+    digest_weekday: int = 0  # the weekly digest's day, 0 = Monday ... 6 = Sunday
+    mail_batch_size: int = 500  # subscribers per sending task (one SMTP connection each)
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -73,6 +76,19 @@ def _int(variable: str, value: str, minimum: int, maximum: int) -> int:
     if not minimum <= number <= maximum:
         raise ConfigError(variable, f"{number} is outside {minimum}..{maximum}")
     return number
+
+
+def _mail_from(value: str) -> str:
+    from email.policy import default
+
+    problem = f"{value!r} is not one address like 'Newsroom <news@example.org>'"
+    if "\r" in value or "\n" in value:
+        raise ConfigError("MAIL_FROM", problem)
+    header = default.header_factory("From", value)
+    addresses = header.addresses  # type: ignore[attr-defined]
+    if header.defects or len(addresses) != 1 or not addresses[0].domain:
+        raise ConfigError("MAIL_FROM", problem)
+    return value
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -133,7 +149,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         secret_key=secret_key,
         feed_size=_int("FEED_SIZE", get("FEED_SIZE") or "50", 1, 1000),
         smtp_url=smtp_url,
-        mail_from=get("MAIL_FROM") or "Newsroom <newsroom@localhost>",
+        mail_from=_mail_from(get("MAIL_FROM") or "Newsroom <newsroom@localhost>"),
         var_dir=var_dir,
         feed_export_dir=Path(feed_export).resolve() if feed_export else None,
+        digest_hour=_int("DIGEST_HOUR", get("DIGEST_HOUR") or "7", 0, 23),
+        digest_weekday=_int("DIGEST_WEEKDAY", get("DIGEST_WEEKDAY") or "0", 0, 6),
+        mail_batch_size=_int("MAIL_BATCH_SIZE", get("MAIL_BATCH_SIZE") or "500", 1, 10000),
     )

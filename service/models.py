@@ -3,8 +3,9 @@
 from service.announcements.models import Announcement, Partner, Revision, Status, Tag
 from service.editors.models import ApiToken, Editor, Role
 from service.outbox.models import OutboxEvent
+from service.subscriptions.models import Delivery, MailBatch, Mailing, Subscriber
 
 __all__ = [
-    "Announcement", "ApiToken", "Editor", "OutboxEvent", "Partner", "Revision", "Role", "Status",
-    "Tag",
+    "Announcement", "ApiToken", "Delivery", "Editor", "MailBatch", "Mailing", "OutboxEvent",
+    "Partner", "Revision", "Role", "Status", "Subscriber", "Tag",
 ]

@@ -138,14 +138,42 @@ def _clean(app: Flask) -> None:
             for table in reversed(db.metadata.sorted_tables):
                 conn.execute(table.delete())
         conn = app.extensions["redis"]
-        keys = list(conn.scan_iter("newsroom:*"))
+        # The project's keys and the rate-limit counters (the limits library's own prefix).
+        keys = [*conn.scan_iter("newsroom:*"), *conn.scan_iter("LIMITS:*")]
         if keys:
             conn.delete(*keys)
+
+
+def _bind_limiter(app: Flask) -> None:
+    """Point Flask-Limiter's one storage back at the session app's Redis.
+
+    The extension keeps its storage on the (module-level) Limiter, not per app: a test that
+    builds an app of its own, on a private Redis it then stops, would leave every rate-limited
+    view of the session app talking to a dead server. ``init_app`` again rebuilds the storage
+    from this app's config; it registers its request hooks only once per app.
+    """
+    from service.extensions import limiter
+
+    limiter.init_app(app)
+
+
+def wait_for_idle_worker(app: Flask, timeout: float = 20.0) -> None:
+    """Let the session worker finish what a test queued, before the next test empties tables."""
+    from celery.worker import state
+
+    def idle() -> bool:
+        return (app.extensions["redis"].llen("celery") == 0 and not state.active_requests
+                and not state.reserved_requests)
+
+    deadline = time.monotonic() + timeout
+    while not idle() and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 @pytest.fixture
 def clean_app(app: Flask) -> Iterator[Flask]:
     """The session app with empty tables and no built feeds, before and after the test."""
+    _bind_limiter(app)
     _clean(app)
     yield app
     _clean(app)

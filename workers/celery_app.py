@@ -13,7 +13,7 @@ from datetime import timedelta
 from celery import Celery, Task
 from flask import Flask
 
-TASK_MODULES = ["workers.events", "workers.announcements", "workers.feeds"]
+TASK_MODULES = ["workers.events", "workers.announcements", "workers.feeds", "workers.mail"]
 
 # Periodic jobs, all in one place; beat runs exactly once per deployment.
 BEAT_SCHEDULE = {
@@ -26,6 +26,29 @@ BEAT_SCHEDULE = {
         "task": "events.relay",
         "schedule": timedelta(seconds=10),
         "options": {"expires": 30},
+    },
+    # Digests: each run starts the period that ended last (DIGEST_HOUR, DIGEST_WEEKDAY), once.
+    "send-daily-digest": {
+        "task": "digests.send",
+        "schedule": timedelta(minutes=5),
+        "args": ("daily",),
+        "options": {"expires": 240},
+    },
+    "send-weekly-digest": {
+        "task": "digests.send",
+        "schedule": timedelta(minutes=5),
+        "args": ("weekly",),
+        "options": {"expires": 240},
+    },
+    "resume-stalled-mail": {
+        "task": "mail.resume",
+        "schedule": timedelta(minutes=1),
+        "options": {"expires": 50},
+    },
+    "purge-pending-subscriptions": {
+        "task": "subscriptions.purge_pending",
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 1800},
     },
     "purge-processed-events": {
         "task": "events.purge",
@@ -81,6 +104,5 @@ def celery_init_app(app: Flask) -> Celery:
         timezone="UTC",
         enable_utc=True,
     )
-    celery.set_default()
     app.extensions["celery"] = celery
     return celery

@@ -21,6 +21,7 @@ from service import outbox
 from service.announcements.models import Announcement, Partner, Status, Tag
 from service.announcements.rendering import render_markdown
 from service.database import db, utcnow
+from service.editor import revisions
 from service.feeds.scopes import scopes_for
 
 KNOWN_NAMES = {
@@ -55,7 +56,8 @@ def make_slug(title: str) -> str:
     return slugify(title, max_length=120, word_boundary=True) or "announcement"
 
 
-def _display_name(slug: str) -> str:
+def display_name(slug: str) -> str:
+    """The name a tag or partner gets when first used: known agencies are spelt right."""
     return KNOWN_NAMES.get(slug, slug.replace("-", " ").capitalize())
 
 
@@ -68,7 +70,7 @@ def _get_or_create(model: type[Tag] | type[Partner], slugs: Iterable[str]) -> li
             continue
         try:
             with db.session.begin_nested():
-                row = model(slug=slug, name=_display_name(slug))
+                row = model(slug=slug, name=display_name(slug))
                 db.session.add(row)
         except IntegrityError:  # created meanwhile by a concurrent request
             row = db.session.scalars(sa.select(model).where(model.slug == slug)).one()
@@ -131,11 +133,17 @@ def create(
         schedule(announcement, publish_at)  # type: ignore[arg-type]  (validated by the caller)
     elif status is Status.RETRACTED:
         raise NotAllowed("a new announcement cannot start retracted")
+    revisions.record(announcement, author_id)
     return announcement
 
 
-def update(announcement: Announcement, changes: dict[str, Any]) -> Change:
-    """Apply a partial edit. Slug and id stay put on a title edit, so links and feed ids hold."""
+def update(
+    announcement: Announcement, changes: dict[str, Any], editor_id: int | None = None
+) -> Change:
+    """Apply a partial edit. Slug and id stay put on a title edit, so links and feed ids hold.
+
+    Every edit that changes something is kept as a revision by ``editor_id``.
+    """
     before = scopes_for(announcement)
     touched: set[str] = set()
     for field in ("title", "summary", "language"):
@@ -174,6 +182,7 @@ def update(announcement: Announcement, changes: dict[str, Any]) -> Change:
     except IntegrityError:
         db.session.rollback()
         raise SlugTaken(announcement.slug) from None
+    revisions.record(announcement, editor_id)
     visible = announcement.status is Status.PUBLISHED
     if visible:
         _event("announcement.updated", announcement, before | scopes_for(announcement))

@@ -1,4 +1,8 @@
-"""Public pages: home, one announcement, a tag, a partner. Published items only."""
+"""Public pages: home, one announcement, a tag, a partner, the feeds. Published items only.
+
+Every list loads its announcements with their tags and partners in three queries, whatever the
+number of items (``selectinload``); the feeds page counts with one grouped query per kind.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +10,48 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, render_template, request
 from sqlalchemy.orm import selectinload
 
-from service.announcements.models import Announcement, Partner, Status, Tag
+from service.announcements.models import (
+    Announcement,
+    Partner,
+    Status,
+    Tag,
+    announcement_partners,
+    announcement_tags,
+)
 from service.database import db
 from service.feeds import scopes
 
 bp = Blueprint("public", __name__)
 
 PER_PAGE = 20
+FEED_TYPES = {
+    "rss": "application/rss+xml",
+    "atom": "application/atom+xml",
+    "json": "application/feed+json",
+}
+FEED_NAMES = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
+# Scripts written right to left, by primary language subtag.
+RTL_LANGUAGES = {"ar", "arc", "ckb", "dv", "fa", "he", "ku", "ps", "sd", "ug", "ur", "yi"}
 
 
-def _feed_links(scope: str, title: str) -> list[dict[str, str]]:
+@bp.app_template_filter("text_direction")
+def text_direction(language: str) -> str:
+    """``"ar"``, ``"ar-EG"`` -> ``"rtl"``; everything else ``"ltr"``."""
+    return "rtl" if language.split("-")[0].lower() in RTL_LANGUAGES else "ltr"
+
+
+def feed_links(scope: str, title: str) -> list[dict[str, str]]:
+    """The three feeds of a scope, as ``<link rel="alternate">`` and visible links use them."""
     base = current_app.config["BASE_URL"]
-    types = {"rss": "application/rss+xml", "atom": "application/atom+xml",
-             "json": "application/feed+json"}
-    names = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
-    return [{"href": f"{base}/{scopes.path(scope, fmt)}", "type": types[fmt],
-             "title": f"{title} ({names[fmt]})"} for fmt in scopes.FILENAMES]
+    return [
+        {
+            "href": f"{base}/{scopes.path(scope, fmt)}",
+            "type": FEED_TYPES[fmt],
+            "title": f"{title} ({FEED_NAMES[fmt]})",
+            "format": FEED_NAMES[fmt],
+        }
+        for fmt in scopes.FILENAMES
+    ]
 
 
 def _page() -> int:
@@ -52,9 +82,14 @@ def _listing(where: sa.ColumnElement[bool] | None, page: int) -> tuple[list[Anno
 def home() -> str:
     page = _page()
     items, has_next = _listing(None, page)
-    return render_template("public/listing.html", heading="Announcements", items=items,
-                           page=page, has_next=has_next,
-                           feeds=_feed_links(scopes.ALL, "All announcements"))
+    return render_template(
+        "public/listing.html",
+        heading="Announcements",
+        items=items,
+        page=page,
+        has_next=has_next,
+        feeds=feed_links(scopes.ALL, "All announcements"),
+    )
 
 
 @bp.get("/tags/<slug>")
@@ -62,9 +97,14 @@ def tag(slug: str) -> str:
     row = db.session.scalars(sa.select(Tag).where(Tag.slug == slug)).first() or abort(404)
     page = _page()
     items, has_next = _listing(Announcement.tags.any(Tag.id == row.id), page)
-    return render_template("public/listing.html", heading=f"Tagged: {row.name}", items=items,
-                           page=page, has_next=has_next,
-                           feeds=_feed_links(f"tag:{slug}", row.name))
+    return render_template(
+        "public/listing.html",
+        heading=f"Tagged: {row.name}",
+        items=items,
+        page=page,
+        has_next=has_next,
+        feeds=feed_links(f"tag:{slug}", f"Tagged {row.name}"),
+    )
 
 
 @bp.get("/partners/<slug>")
@@ -72,19 +112,61 @@ def partner(slug: str) -> str:
     row = db.session.scalars(sa.select(Partner).where(Partner.slug == slug)).first() or abort(404)
     page = _page()
     items, has_next = _listing(Announcement.partners.any(Partner.id == row.id), page)
-    return render_template("public/listing.html", heading=f"Partner: {row.name}", items=items,
-                           page=page, has_next=has_next,
-                           feeds=_feed_links(f"partner:{slug}", row.name))
+    return render_template(
+        "public/listing.html",
+        heading=f"Partner: {row.name}",
+        items=items,
+        page=page,
+        has_next=has_next,
+        feeds=feed_links(f"partner:{slug}", row.name),
+    )
 
 
 @bp.get("/announcements/<slug>")
 def announcement(slug: str) -> tuple[str, int]:
     item = db.session.scalars(
-        sa.select(Announcement).where(Announcement.slug == slug)
+        sa.select(Announcement)
+        .where(Announcement.slug == slug)
         .options(selectinload(Announcement.tags), selectinload(Announcement.partners))
     ).first()
     if item is None or item.status in (Status.DRAFT, Status.SCHEDULED):
         abort(404)  # an embargoed announcement does not exist for readers
     status = 410 if item.status is Status.RETRACTED else 200
-    return render_template("public/announcement.html", item=item,
-                           feeds=_feed_links(scopes.ALL, "All announcements")), status
+    return render_template(
+        "public/announcement.html", item=item, feeds=feed_links(scopes.ALL, "All announcements")
+    ), status
+
+
+def _published_counts(
+    model: type[Tag] | type[Partner], link: sa.Table
+) -> list[tuple[Tag | Partner, int]]:
+    """Each tag (or partner) with its number of published announcements, in one query."""
+    column = link.c.tag_id if model is Tag else link.c.partner_id
+    rows = db.session.execute(
+        sa.select(model, sa.func.count(Announcement.id))
+        .join(link, column == model.id)
+        .join(Announcement, Announcement.id == link.c.announcement_id)
+        .where(Announcement.status == Status.PUBLISHED)
+        .group_by(model.id)
+        .order_by(model.name)
+    )
+    return [(row, number) for row, number in rows]
+
+
+@bp.get("/feeds")
+def feeds() -> str:
+    """Every feed: everything, each tag, each partner (those with something published)."""
+    tags = [
+        (row, n, feed_links(f"tag:{row.slug}", f"Tagged {row.name}"))
+        for row, n in _published_counts(Tag, announcement_tags)
+    ]
+    partners = [
+        (row, n, feed_links(f"partner:{row.slug}", row.name))
+        for row, n in _published_counts(Partner, announcement_partners)
+    ]
+    return render_template(
+        "public/feeds.html",
+        tags=tags,
+        partners=partners,
+        feeds=feed_links(scopes.ALL, "All announcements"),
+    )

@@ -8,12 +8,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from celery.signals import before_task_publish
 from flask import Flask
 from flask_migrate import upgrade
@@ -90,7 +90,7 @@ def private_app(clean_app: Flask, database_url: str, private_redis: PrivateRedis
 
 @pytest.mark.slow
 def test_broker_down_at_commit_then_relay_delivers(
-    private_app: Flask, private_redis: PrivateRedis
+    private_app: Flask, private_redis: PrivateRedis, database_url: str, tmp_path: Path
 ) -> None:
     private_redis.stop()  # the broker is gone when the transaction commits
     with private_app.app_context():
@@ -104,12 +104,13 @@ def test_broker_down_at_commit_then_relay_delivers(
 
     private_redis.start()  # Redis is back, empty: the message was never delivered
     celery = private_app.extensions["celery"]
-    with start_worker(celery, pool="threads", concurrency=1, perform_ping_check=False,
-                      loglevel="WARNING"):
+    # A worker process of its own: an in-process test worker shares Celery's module-level
+    # state with the session's worker, and stopping it would stop that one too.
+    with worker_process(_worker_env(database_url, private_redis, tmp_path), "threads"):
         # A restarted, empty Redis has lost its queue bindings until a worker declares them
         # again; a message sent before that is dropped, which is one more reason events stay
         # in the outbox until processed. Here: wait for the worker, then relay once.
-        wait_for(lambda: celery.control.ping(timeout=0.5), timeout=30, interval=0.2)
+        wait_for(lambda: celery.control.ping(timeout=0.5), timeout=60, interval=0.2)
         assert not _feed_has(private_app, "Published while Redis was down")
         with private_app.app_context():
             assert outbox.relay_pending(older_than=timedelta(0)) == 1
@@ -117,24 +118,41 @@ def test_broker_down_at_commit_then_relay_delivers(
     assert _feed_has(private_app, "Published while Redis was down")
 
 
+def _worker_env(database_url: str, private_redis: PrivateRedis, var_dir: Path) -> dict[str, str]:
+    return dict(
+        os.environ, NEWSROOM_ENV="testing", NEWSROOM_VAR_DIR=str(var_dir),
+        DATABASE_URL=database_url, REDIS_URL=private_redis.url, BASE_URL=TEST_BASE_URL,
+        SECRET_KEY="test-secret-key-" + "x" * 32,
+    )
+
+
+@contextmanager
+def worker_process(env: dict[str, str], pool: str) -> Iterator[subprocess.Popen[bytes]]:
+    """``celery -A workers worker`` as its own process group, stopped (or killed) after."""
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "workers", "worker", f"--pool={pool}",
+         "--concurrency=1", "--loglevel=WARNING", "--without-mingle", "--without-gossip"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    try:
+        yield worker
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
+
+
 @pytest.mark.slow
 def test_worker_killed_mid_task_runs_it_again(
     private_app: Flask, private_redis: PrivateRedis, database_url: str, tmp_path: Path
 ) -> None:
     """SIGKILL the pool process running the event's task: the broker hands it out again."""
-    env = dict(
-        os.environ, NEWSROOM_ENV="testing", NEWSROOM_VAR_DIR=str(tmp_path),
-        DATABASE_URL=database_url, REDIS_URL=private_redis.url, BASE_URL=TEST_BASE_URL,
-        SECRET_KEY="test-secret-key-" + "x" * 32,
-    )
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "workers", "worker", "--pool=prefork",
-         "--concurrency=1", "--loglevel=WARNING", "--without-mingle", "--without-gossip"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
     celery = private_app.extensions["celery"]
     conn = private_app.extensions["redis"]
-    try:
+    with worker_process(_worker_env(database_url, private_redis, tmp_path), "prefork"):
         wait_for(lambda: celery.control.ping(timeout=0.5), timeout=60, interval=0.5)
         # Hold the feed's build lock so the task is caught mid-run, as a slow build would be.
         lock = conn.lock("newsroom:lock:feed:all", timeout=120)
@@ -160,13 +178,6 @@ def test_worker_killed_mid_task_runs_it_again(
         lock.release()
         wait_for(lambda: _processed(private_app), timeout=30)
         assert _feed_has(private_app, "Survives a dead worker")
-    finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
-            worker.wait()
 
 
 def test_purge_keeps_unprocessed_events(ctx: Flask) -> None:

@@ -1,0 +1,443 @@
+"""Digest benchmark: a daily digest to N confirmed subscribers, through real Celery workers.
+
+Builds its own world: a fresh PostgreSQL database (SQLite with ``--sqlite``), a Redis database
+of its own (``--redis``, default 127.0.0.1:6379/15; only its ``celery`` queue key is cleared),
+and Debian's ``smtp-sink`` (package ``postfix``; its daemon is never started) as the SMTP
+server, fast enough not to be the bottleneck. For each size it:
+
+1. measures the baseline: smtplib sending N pre-rendered copies of the same digest over one
+   connection to the same sink (no database, no rendering, no bookkeeping);
+2. for each worker setup (``--workers 1,2``: prefork pool processes), starts
+   ``celery -A workers worker``, queues the ``digests.send`` task beat would queue, and times
+   it until every copy is marked sent in the database (planning, claiming, rendering,
+   the one commit per message and SMTP all included), reading each worker process's peak
+   resident memory (VmHWM) at the end.
+
+Usage: ``python bench/digests.py [--sizes 10000,100000] [--workers 1,2]``; the table is
+printed and saved to bench/results/digests-latest.txt. See bench/README-digests.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import secrets
+import shutil
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DEFAULT_OUTPUT = ROOT / "bench" / "results" / "digests-latest.txt"
+POSTGRES_ADMIN = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+SECRET = secrets.token_urlsafe(32)
+BASE_URL = "https://newsroom.example"
+
+
+@dataclass
+class Row:
+    size: int
+    setup: str
+    seconds: float
+    rate: float
+    baseline_rate: float
+    peak_child_mb: float | None = None
+    peak_total_mb: float | None = None
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait(predicate: Any, timeout: float, what: str, interval: float = 0.2) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise SystemExit(f"timed out waiting for {what}")
+
+
+class Sink:
+    """postfix's smtp-sink on a free port; discards everything, answers 250 at once."""
+
+    def __init__(self) -> None:
+        binary = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
+        if not Path(binary).exists():
+            raise SystemExit(
+                "smtp-sink not found: apt-get install -y postfix "
+                "(DEBIAN_FRONTEND=noninteractive; its daemon is not needed)"
+            )
+        self.port = _free_port()
+        args = [binary]
+        if os.geteuid() == 0:
+            args += ["-u", "nobody"]
+        self.process = subprocess.Popen(
+            [*args, f"127.0.0.1:{self.port}", "1000"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+        def answers() -> bool:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+            except OSError:
+                return False
+            return True
+
+        _wait(answers, 10, "smtp-sink")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+def _database(use_sqlite: bool, workdir: Path) -> tuple[str, str | None]:
+    if use_sqlite:
+        return f"sqlite:///{workdir / 'bench.sqlite3'}", None
+    import psycopg
+
+    name = f"newsroom_bench_digests_{os.getpid()}"
+    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{POSTGRES_ADMIN.rsplit('/', 1)[0]}/{name}", name
+
+
+def _drop_database(name: str | None) -> None:
+    if name:
+        import psycopg
+
+        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _env(database_url: str, redis_url: str, smtp_port: int, workdir: Path) -> dict[str, str]:
+    return dict(
+        os.environ,
+        NEWSROOM_ENV="production",
+        NEWSROOM_VAR_DIR=str(workdir),
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        BASE_URL=BASE_URL,
+        SECRET_KEY=SECRET,
+        SMTP_URL=f"smtp://127.0.0.1:{smtp_port}",
+        MAIL_FROM="مكتب الشراكات <news@agency.example>",
+        PYTHONUNBUFFERED="1",
+    )
+
+
+def _seed(app: Any, upto: int, period_end: datetime) -> None:
+    """Confirmed daily subscribers up to ``upto`` in all (a third follow one topic only)."""
+    import sqlalchemy as sa
+
+    from service.database import db
+    from service.subscriptions.models import Frequency, Subscriber, SubscriberStatus
+
+    with app.app_context():
+        have = db.session.scalar(sa.select(sa.func.count()).select_from(Subscriber)) or 0
+        since = period_end - timedelta(days=2)
+        for start in range(have, upto, 5000):
+            rows = [
+                {
+                    "email": f"reader{n}@example.org",
+                    "status": SubscriberStatus.CONFIRMED,
+                    "frequency": Frequency.DAILY,
+                    "tags": ["observatory"] if n % 3 == 0 else [],
+                    "partners": [],
+                    "language": None,
+                    "token_version": 0,
+                    "since_at": since,
+                    "created_at": since,
+                    "requested_at": since,
+                    "confirmed_at": since,
+                }
+                for n in range(start, min(start + 5000, upto))
+            ]
+            db.session.execute(sa.insert(Subscriber), rows)
+            db.session.commit()
+        db.session.remove()
+
+
+def _publish_items(app: Any, period_end: datetime) -> None:
+    from service.announcements import publishing
+    from service.announcements.models import Status
+    from service.database import db
+
+    items = [
+        ("Joint observatory primary mirror delivered", ["observatory"], "en"),
+        ("مشروع الاستشعار عن بعد للمياه والغطاء النباتي", ["earth-observation"], "ar"),
+        ("Astrophysics summer school with ESA: applications open", ["education"], "en"),
+    ]
+    with app.app_context():
+        for n, (title, tags, language) in enumerate(items):
+            publishing.create(
+                title=title,
+                tags=tags,
+                language=language,
+                status=Status.PUBLISHED,
+                summary="A summary of a couple of sentences, as editors write "
+                "them for feeds and emails. " * 2,
+                published_at=period_end - timedelta(hours=3 + n),
+            )
+        db.session.commit()
+        db.session.remove()
+
+
+def _reset_mailings(app: Any) -> None:
+    import sqlalchemy as sa
+
+    from service.database import db
+    from service.subscriptions.models import Delivery, MailBatch, Mailing
+
+    with app.app_context():
+        for model in (Delivery, MailBatch, Mailing):
+            db.session.execute(sa.delete(model))
+        db.session.commit()
+        db.session.remove()
+
+
+def _sample_message(app: Any) -> tuple[bytes, str]:
+    """One real digest copy, as the workers build it: the baseline sends it pre-rendered."""
+    from service.mail.messages import Links, Template, sender_address
+    from service.subscriptions import delivery
+
+    with app.test_request_context():
+        import sqlalchemy as sa
+        from sqlalchemy.orm import selectinload
+
+        from service.announcements.models import Announcement
+        from service.database import db
+
+        items = db.session.scalars(
+            sa.select(Announcement).options(
+                selectinload(Announcement.tags), selectinload(Announcement.partners)
+            )
+        ).all()
+        views = [delivery._item_view(item, BASE_URL) for item in items]
+        mail_from = app.config["SETTINGS"].mail_from
+        template = Template(
+            "digest",
+            {"kind": "daily", "items": views, "more": 0, "base_url": BASE_URL},
+            mail_from=mail_from,
+            domain="newsroom.example",
+        )
+        token = "WzEyMzQ1LDBd.awJpTQ.JS_c148KHnhJBszal7nxMsg8K0g"  # noqa: S105 (a link sample)
+        _, data = template.personalise(
+            "reader0@example.org",
+            Links(
+                f"{BASE_URL}/subscriptions/manage/{token}",
+                f"{BASE_URL}/subscriptions/unsubscribe/{token}",
+                f"mailto:news@agency.example?subject=unsubscribe%20{token}",
+            ),
+        )
+        db.session.remove()
+        return data, sender_address(mail_from)
+
+
+def _baseline(port: int, data: bytes, sender: str, count: int) -> float:
+    smtp = smtplib.SMTP("127.0.0.1", port, timeout=30)
+    smtp.ehlo()
+    options = ["BODY=8BITMIME"] if smtp.has_extn("8bitmime") else []
+    started = time.perf_counter()
+    for n in range(count):
+        smtp.sendmail(sender, [f"reader{n}@example.org"], data, mail_options=options)
+    elapsed = time.perf_counter() - started
+    smtp.quit()
+    return count / elapsed
+
+
+def _peak_rss_mb(pids: list[int]) -> dict[int, float]:
+    peaks = {}
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                peaks[pid] = int(line.split()[1]) / 1024
+    return peaks
+
+
+def _run_workers(app: Any, env: dict[str, str], size: int, processes: int, threads: int,
+                 workdir: Path) -> tuple[float, float, float]:
+    """Start ``processes`` workers (``threads`` each), queue the digest, time it to the end."""
+    import sqlalchemy as sa
+
+    from service.database import db
+    from service.subscriptions.models import Delivery, DeliveryStatus
+
+    logs = [open(workdir / f"worker-{size}-{processes}-{n}.log", "w")  # noqa: SIM115 (closed below)
+            for n in range(processes)]
+    workers = [subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "workers", "worker", "--pool=threads",
+         f"--concurrency={threads}", "--loglevel=WARNING", "--without-mingle",
+         "--without-gossip", "--without-heartbeat", "-n", f"bench{n}@%h"],
+        env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    ) for n, log in enumerate(logs)]
+    celery = app.extensions["celery"]
+    try:
+        _wait(lambda: len(celery.control.ping(timeout=0.5)) == processes, 60, "the workers",
+              interval=0.5)
+
+        def counts() -> dict[str, int]:
+            with app.app_context():
+                rows = db.session.execute(sa.select(Delivery.status, sa.func.count())
+                                          .group_by(Delivery.status)).all()
+                db.session.remove()
+            return {status.value: n for status, n in rows}
+
+        started = time.perf_counter()
+        celery.send_task("digests.send", args=["daily"])  # what beat queues
+        while True:
+            current = counts()
+            if current.get(DeliveryStatus.SENT.value, 0) >= size:
+                break
+            problems = {k: v for k, v in current.items() if k in ("failed", "uncertain")}
+            if problems:
+                raise SystemExit(f"copies went wrong: {current} (see {workdir})")
+            if time.perf_counter() - started > 3600:
+                raise SystemExit(f"too slow: {current}")
+            time.sleep(0.1)
+        elapsed = time.perf_counter() - started
+        peaks = _peak_rss_mb([worker.pid for worker in workers])
+        return elapsed, max(peaks.values()), sum(peaks.values())
+    finally:
+        for worker in workers:
+            os.killpg(worker.pid, 15)
+        for worker in workers:
+            try:
+                worker.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(worker.pid, 9)
+                worker.wait()
+        for log in logs:
+            log.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--workers", default="1,2", help="worker processes per run")
+    parser.add_argument("--threads", type=int, default=8,
+                        help="threads per worker (-P threads): batches sent at once")
+    parser.add_argument(
+        "--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
+    )
+    parser.add_argument("--sqlite", action="store_true", help="SQLite instead of PostgreSQL")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    args = parser.parse_args()
+    sizes = sorted(int(s) for s in args.sizes.split(","))
+    setups = [int(w) for w in args.workers.split(",")]
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench-digests-"))
+    sink = Sink()
+    database_url, db_name = _database(args.sqlite, workdir)
+    env = _env(database_url, args.redis, sink.port, workdir)
+    os.environ.update(
+        {
+            k: env[k]
+            for k in (
+                "NEWSROOM_ENV",
+                "NEWSROOM_VAR_DIR",
+                "DATABASE_URL",
+                "REDIS_URL",
+                "BASE_URL",
+                "SECRET_KEY",
+                "SMTP_URL",
+                "MAIL_FROM",
+            )
+        }
+    )
+    rows: list[Row] = []
+    try:
+        from flask_migrate import upgrade
+
+        from service import create_app
+        from service.subscriptions.digests import period
+        from service.subscriptions.models import MailingKind
+
+        app = create_app()
+        app.extensions["redis"].delete("celery")  # stale work of an earlier, aborted run
+        with app.app_context():
+            upgrade()
+        settings = app.config["SETTINGS"]
+        period_end = period(
+            MailingKind.DAILY, datetime.now(UTC), settings.digest_hour, settings.digest_weekday
+        )[1]
+        _publish_items(app, period_end)
+        message, sender = _sample_message(app)
+        for size in sizes:
+            _seed(app, size, period_end)
+            baseline = _baseline(sink.port, message, sender, size)
+            rows.append(
+                Row(size, "baseline: smtplib, pre-rendered", size / baseline, baseline, baseline)
+            )
+            print(f"{size}: baseline {baseline:.0f}/s", flush=True)
+            for processes in setups:
+                _reset_mailings(app)
+                elapsed, peak_mb, total_mb = _run_workers(app, env, size, processes,
+                                                          args.threads, workdir)
+                setup = f"{processes} worker{'s' if processes > 1 else ''} x {args.threads} threads"
+                rows.append(Row(size, setup, elapsed, size / elapsed, baseline, peak_mb, total_mb))
+                print(f"{size}: {setup}: {size / elapsed:.0f}/s, peak {peak_mb:.0f} MB "
+                      "per worker", flush=True)
+    finally:
+        sink.stop()
+        _drop_database(db_name)
+        shutil.rmtree(workdir, ignore_errors=True)
+    report = _table(rows, args, database_url)
+    print(report)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(report)
+
+
+def _table(rows: list[Row], args: argparse.Namespace, database_url: str) -> str:
+    lines = [
+        f"Digest benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"{'SQLite' if database_url.startswith('sqlite') else 'PostgreSQL'}, smtp-sink",
+        "",
+        f"{'subscribers':>11}  {'setup':<32} {'seconds':>8} {'emails/s':>9} {'of baseline':>11}"
+        f" {'peak MB/worker':>15} {'peak MB total':>13}",
+    ]
+    for row in rows:
+        child = f"{row.peak_child_mb:.0f}" if row.peak_child_mb else "-"
+        total = f"{row.peak_total_mb:.0f}" if row.peak_total_mb else "-"
+        lines.append(
+            f"{row.size:>11}  {row.setup:<32} {row.seconds:>8.1f} {row.rate:>9.0f} "
+            f"{row.rate / row.baseline_rate:>10.0%} {child:>15} {total:>13}"
+        )
+    by_setup: dict[str, dict[int, float]] = {}
+    for row in rows:
+        if row.peak_child_mb:
+            by_setup.setdefault(row.setup, {})[row.size] = row.peak_child_mb
+    sizes = sorted({row.size for row in rows})
+    if len(sizes) > 1:
+        lines.append("")
+        for setup, peaks in by_setup.items():
+            if sizes[0] in peaks and sizes[-1] in peaks:
+                lines.append(
+                    f"peak memory per worker, {sizes[-1]} vs {sizes[0]} subscribers, "
+                    f"{setup}: {peaks[sizes[-1]] / peaks[sizes[0]]:.2f}x"
+                )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()

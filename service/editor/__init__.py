@@ -1,0 +1,1 @@
+"""The editors' newsroom: sign-in, roles, writing, previewing, publishing, revisions."""

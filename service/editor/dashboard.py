@@ -1,0 +1,130 @@
+"""The figures on the editors' dashboard, each from one cheap query or one Redis call."""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from service import outbox
+from service.announcements.models import Announcement, Status
+from service.database import db, utcnow
+from service.editor import revisions
+from service.extensions import get_redis
+from service.feeds import store
+
+
+@dataclass(frozen=True)
+class FeedBuild:
+    scope: str
+    fmt: str
+    built_at: datetime
+
+
+@dataclass(frozen=True)
+class Figures:
+    by_status: dict[str, int]
+    awaiting_review: int
+    queued_tasks: int
+    pending_events: int
+    feeds: list[FeedBuild]
+    # None until the subscriptions and mail features exist (issue 3).
+    email: dict[str, dict[str, int]] | None = field(default=None)
+
+
+def queue_name() -> str:
+    """The Celery queue tasks go to; on the Redis broker it is a list of that name."""
+    return str(current_app.extensions["celery"].conf.task_default_queue)
+
+
+def counts_by_status() -> dict[str, int]:
+    """Announcements per status, every status present (zero when none)."""
+    rows = db.session.execute(
+        sa.select(Announcement.status, sa.func.count()).group_by(Announcement.status)
+    )
+    counts = {status.value: 0 for status in Status}
+    counts.update({status.value: number for status, number in rows})
+    return counts
+
+
+def awaiting_review_count() -> int:
+    subquery = revisions.awaiting_review().subquery()
+    return db.session.scalar(sa.select(sa.func.count()).select_from(subquery)) or 0
+
+
+def feed_builds() -> list[FeedBuild]:
+    """When each feed was last built, the whole-site feeds first, then by scope."""
+    builds = []
+    for member, when in store.built_times(get_redis()).items():
+        scope, _, fmt = member.rpartition(" ")
+        builds.append(FeedBuild(scope, fmt, datetime.fromtimestamp(when, UTC)))
+    return sorted(builds, key=lambda b: (b.scope != "all", b.scope, b.fmt))
+
+
+def email_figures(days: int = 7) -> dict[str, dict[str, int]] | None:
+    """Subscribers by status and frequency; emails sent, failed and bounced over ``days``.
+
+    None while the subscriptions feature (issue 3) is not installed: the dashboard then says
+    "not available yet" instead.
+    """
+    if importlib.util.find_spec("service.subscriptions.models") is None:
+        return None
+    from service.subscriptions.models import (
+        Delivery,
+        DeliveryStatus,
+        Frequency,
+        Subscriber,
+        SubscriberStatus,
+    )
+
+    by_status = {status.value: 0 for status in SubscriberStatus}
+    rows = db.session.execute(
+        sa.select(Subscriber.status, sa.func.count()).group_by(Subscriber.status)
+    )
+    by_status.update({status.value: number for status, number in rows})
+    by_frequency = {frequency.value: 0 for frequency in Frequency}
+    rows = db.session.execute(
+        sa.select(Subscriber.frequency, sa.func.count())
+        .where(Subscriber.status == SubscriberStatus.CONFIRMED)
+        .group_by(Subscriber.frequency)
+    )
+    by_frequency.update({frequency.value: number for frequency, number in rows})
+    since = utcnow() - timedelta(days=days)
+    rows = db.session.execute(
+        sa.select(Delivery.status, sa.func.count())
+        .where(
+            Delivery.status.in_(
+                [DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.UNCERTAIN]
+            ),
+            Delivery.updated_at >= since,
+        )
+        .group_by(Delivery.status)
+    )
+    outcomes = {status: number for status, number in rows}
+    bounced = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Subscriber).where(Subscriber.bounced_at >= since)
+    )
+    return {
+        "Subscribers by status": by_status,
+        "Confirmed subscribers by frequency": by_frequency,
+        f"Emails, last {days} days": {
+            "sent": outcomes.get(DeliveryStatus.SENT, 0),
+            "failed": outcomes.get(DeliveryStatus.FAILED, 0),
+            "possibly delivered (no answer)": outcomes.get(DeliveryStatus.UNCERTAIN, 0),
+            "addresses bounced": bounced or 0,
+        },
+    }
+
+
+def figures() -> Figures:
+    return Figures(
+        by_status=counts_by_status(),
+        awaiting_review=awaiting_review_count(),
+        queued_tasks=int(get_redis().llen(queue_name())),
+        pending_events=outbox.pending_count(),
+        feeds=feed_builds(),
+        email=email_figures(),
+    )

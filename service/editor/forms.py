@@ -1,0 +1,195 @@
+"""The editor's forms (Flask-WTF): each carries its CSRF token, each field a clear error."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask_wtf import FlaskForm
+from slugify import slugify
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    EmailField,
+    Field,
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import (
+    DataRequired,
+    EqualTo,
+    InputRequired,
+    Length,
+    Optional,
+    Regexp,
+    ValidationError,
+)
+
+from service.database import utcnow
+from service.editors.models import Role
+
+# The languages offered first; any BCP 47 tag an imported announcement carries is kept.
+# (Choices are WTForms 3.3's ``{value: label}`` shorthand; tuples are deprecated there.)
+LANGUAGES = {
+    "en": "English",
+    "ar": "العربية (Arabic)",
+    "es": "Español (Spanish)",
+    "fr": "Français (French)",
+    "ru": "Русский (Russian)",
+    "zh": "中文 (Chinese)",
+    "de": "Deutsch (German)",
+    "ja": "日本語 (Japanese)",
+    "pt": "Português (Portuguese)",
+}
+SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+MIN_PASSWORD = 10
+_PASSWORD_LENGTH = Length(
+    min=MIN_PASSWORD, max=1024, message=f"use at least {MIN_PASSWORD} characters (at most 1024)"
+)
+
+
+def split_slugs(text: str) -> list[str]:
+    """``"Remote sensing, ESA"`` -> ``["esa", "remote-sensing"]``: what tag inputs hold."""
+    return sorted({slugify(part, max_length=64) for part in text.split(",") if part.strip()})
+
+
+def join_slugs(slugs: list[str]) -> str:
+    return ", ".join(slugs)
+
+
+def _slug_list(form: FlaskForm, field: Field) -> None:
+    for part in (field.data or "").split(","):
+        if part.strip() and not slugify(part, max_length=64):
+            raise ValidationError(f"{part.strip()!r} has no letters or digits to make a name from")
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(
+        "Email address",
+        validators=[DataRequired(), Length(max=254)],
+        render_kw={"autocomplete": "username"},
+    )
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired(), Length(max=1024)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    submit = SubmitField("Sign in")
+
+
+class AnnouncementForm(FlaskForm):
+    title = StringField("Title", validators=[DataRequired(), Length(max=300)])
+    slug = StringField(
+        "Address (slug)",
+        description="The end of the public URL. Leave empty to make one from the title.",
+        validators=[
+            Optional(),
+            Length(max=200),
+            Regexp(SLUG_PATTERN, message="use lower-case letters, digits and hyphens"),
+        ],
+    )
+    summary = TextAreaField(
+        "Summary",
+        description="One or two sentences, shown in lists.",
+        validators=[Length(max=2000)],
+    )
+    body = TextAreaField("Body (Markdown)", validators=[Length(max=200_000)])
+    language = SelectField("Language", choices=LANGUAGES, validators=[InputRequired()])
+    tags = StringField(
+        "Tags",
+        description="Comma-separated, e.g. remote-sensing, agreements.",
+        validators=[Length(max=1000), _slug_list],
+    )
+    partners = StringField(
+        "Partners",
+        description="Comma-separated, e.g. esa, nasa.",
+        validators=[Length(max=1000), _slug_list],
+    )
+    preview = SubmitField("Preview")
+    save = SubmitField("Save")
+
+    def offer_language(self, code: str) -> None:
+        """Keep a language the announcement already has in the choices, listed or not."""
+        if code and code not in LANGUAGES:
+            self.language.choices = {code: code, **LANGUAGES}
+
+    def changes(self) -> dict[str, object]:
+        """The submitted values as ``publishing.update`` takes them."""
+        return {
+            # A field missing from the POST (a hand-made request) counts as empty.
+            "title": (self.title.data or "").strip(),
+            "summary": (self.summary.data or "").strip(),
+            "body": self.body.data or "",
+            "language": self.language.data,
+            "tags": split_slugs(self.tags.data or ""),
+            "partners": split_slugs(self.partners.data or ""),
+        }
+
+
+class ScheduleForm(FlaskForm):
+    publish_at = DateTimeLocalField(
+        "Publish at (UTC)",
+        validators=[DataRequired()],
+        format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+    )
+    submit = SubmitField("Schedule")
+
+    def validate_publish_at(self, field: Field) -> None:
+        if field.data is not None and field.data.replace(tzinfo=UTC) <= utcnow():
+            raise ValidationError("choose a time in the future (UTC)")
+
+    def when(self) -> datetime:
+        return self.publish_at.data.replace(tzinfo=UTC)
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField(
+        "Current password",
+        validators=[DataRequired()],
+        render_kw={"autocomplete": "current-password"},
+    )
+    new = PasswordField(
+        "New password",
+        validators=[DataRequired(), _PASSWORD_LENGTH],
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        "New password again",
+        validators=[DataRequired(), EqualTo("new", "the two do not match")],
+        render_kw={"autocomplete": "new-password"},
+    )
+    submit = SubmitField("Change password")
+
+
+ROLE_CHOICES = {
+    Role.AUTHOR.value: "Author: writes drafts and submits them",
+    Role.EDITOR.value: "Editor: writes and publishes",
+    Role.ADMIN.value: "Admin: also manages editors and API tokens",
+}
+
+
+class NewEditorForm(FlaskForm):
+    email = EmailField("Email address", validators=[DataRequired(), Length(max=254)])
+    name = StringField("Name", validators=[Length(max=120)])
+    role = SelectField("Role", choices=ROLE_CHOICES, default=Role.AUTHOR.value)
+    password = PasswordField("Initial password", validators=[DataRequired(), _PASSWORD_LENGTH])
+    submit = SubmitField("Add editor")
+
+
+class EditEditorForm(FlaskForm):
+    role = SelectField("Role", choices=ROLE_CHOICES)
+    active = BooleanField("Active (may sign in)")
+    password = PasswordField(
+        "New password",
+        description="Leave empty to keep the current one.",
+        validators=[Optional(), _PASSWORD_LENGTH],
+    )
+    submit = SubmitField("Save")
+
+
+class TokenForm(FlaskForm):
+    editor = SelectField("For editor", coerce=int)
+    name = StringField("Label", validators=[DataRequired(), Length(max=120)])
+    submit = SubmitField("Create token")

@@ -1,0 +1,1 @@
+"""Outgoing email: building messages from templates (``messages``) and sending them (``mailer``)."""

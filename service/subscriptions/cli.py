@@ -1,0 +1,73 @@
+"""``flask --app service digests ...``: start a digest now, see how mailings went, resume them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import click
+import sqlalchemy as sa
+from flask.cli import AppGroup
+
+from service.database import db
+
+digests_cli = AppGroup("digests", help="Send email digests and inspect mailings.")
+
+
+@digests_cli.command("send")
+@click.argument("kind", type=click.Choice(["daily", "weekly"]))
+@click.option("--now", "manual", is_flag=True,
+              help="A digest of everything since each subscriber's last one, ending now "
+                   "(default: the period that ended last at DIGEST_HOUR, as beat does).")
+@click.option("--here", is_flag=True,
+              help="Send the batches in this process instead of queueing them for workers.")
+def send(kind: str, manual: bool, here: bool) -> None:
+    """Start the KIND digest; running it again for the same period sends nothing twice."""
+    from service.subscriptions import delivery, digests
+    from service.subscriptions.models import MailingKind
+
+    started = digests.send(MailingKind(kind), manual=manual, queue=not here)
+    mailing = started.mailing
+    if not started.created:
+        click.echo(f"{kind} digest {mailing.key} was already started: nothing new queued")
+    else:
+        click.echo(f"{kind} digest {mailing.key}: {started.batches} batches "
+                   f"({'sending here' if here else 'queued for the workers'})")
+    if here:
+        for batch_id in delivery.batch_ids(mailing.id):
+            result = delivery.run_batch(batch_id)
+            click.echo(f"  batch {batch_id}: {result.sent} sent, {result.deferred} deferred, "
+                       f"{result.failed} failed, {result.uncertain} uncertain")
+    click.echo(f"copies so far: {delivery.summary(mailing.id) or 'none'}")
+
+
+@digests_cli.command("status")
+@click.option("--limit", default=10, show_default=True)
+def status(limit: int) -> None:
+    """The latest mailings, with their copies by status."""
+    from service.subscriptions import delivery
+    from service.subscriptions.models import Mailing
+
+    mailings = db.session.execute(
+        sa.select(Mailing.id, Mailing.kind, Mailing.key, Mailing.created_at)
+        .order_by(Mailing.id.desc()).limit(limit)
+    ).all()
+    if not mailings:
+        click.echo("no mailings yet")
+    for mailing_id, kind, key, created_at in mailings:
+        counts = delivery.summary(mailing_id)
+        click.echo(f"{created_at:%Y-%m-%d %H:%M} {kind.value:8} {key:22} "
+                   + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no copies"))
+
+
+@digests_cli.command("resume")
+@click.option("--all", "everything", is_flag=True,
+              help="Do not wait for leases to run out (only when no worker is sending).")
+def resume(everything: bool) -> None:
+    """Requeue mail batches that a dead worker or a lost task left unfinished."""
+    from service.subscriptions import delivery
+
+    if everything:
+        count = delivery.resume_stalled(row_lease=timedelta(0), batch_lease=timedelta(0))
+    else:
+        count = delivery.resume_stalled()
+    click.echo(f"requeued {count} batches")

@@ -1,0 +1,63 @@
+"""The sign-up and manage forms (CSRF-protected by Flask-WTF); choices come from the database."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask_wtf import FlaskForm
+from wtforms import (
+    EmailField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    widgets,
+)
+from wtforms.validators import DataRequired, Length
+
+from service.announcements.models import Announcement, Partner, Tag
+from service.database import db
+from service.subscriptions.lifecycle import Preferences
+
+LANGUAGE_NAMES = {"en": "English", "ar": "العربية (Arabic)", "fr": "Français (French)",
+                  "es": "Español (Spanish)", "ru": "Русский (Russian)", "zh": "中文 (Chinese)"}
+FREQUENCIES = [SelectChoice("instant", "As soon as each announcement is published"),
+               SelectChoice("daily", "A daily digest"), SelectChoice("weekly", "A weekly digest")]
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+class PreferencesForm(FlaskForm):
+    frequency = RadioField("How often", choices=FREQUENCIES, default="daily")
+    tags = MultiCheckboxField("Topics (none ticked: every topic)", choices=[])
+    partners = MultiCheckboxField("Partners (none ticked: every partner)", choices=[])
+    language = SelectField("Language of the announcements", choices=[], default="")
+
+    def load_choices(self, current: Preferences | None = None) -> None:
+        """Topics, partners and languages that exist, plus whatever the subscriber has."""
+        tags = {slug: name for slug, name in db.session.execute(sa.select(Tag.slug, Tag.name))}
+        partners = {slug: name for slug, name in
+                    db.session.execute(sa.select(Partner.slug, Partner.name))}
+        languages = set(db.session.scalars(sa.select(Announcement.language).distinct()))
+        if current is not None:
+            tags.update({slug: slug for slug in current.tags if slug not in tags})
+            partners.update({slug: slug for slug in current.partners if slug not in partners})
+            if current.language:
+                languages.add(current.language)
+        self.tags.choices = [SelectChoice(slug, name) for slug, name in
+                             sorted(tags.items(), key=lambda kv: kv[1].lower())]
+        self.partners.choices = [SelectChoice(slug, name) for slug, name in
+                                 sorted(partners.items(), key=lambda kv: kv[1].lower())]
+        self.language.choices = [SelectChoice("", "Any language")] + [
+            SelectChoice(code, LANGUAGE_NAMES.get(code, code))
+            for code in sorted(languages | {"en"})]
+
+    def preference_data(self) -> dict[str, object]:
+        return {"frequency": self.frequency.data, "tags": self.tags.data or [],
+                "partners": self.partners.data or [], "language": self.language.data or None}
+
+
+class SubscribeForm(PreferencesForm):
+    email = EmailField("Email address", validators=[DataRequired(), Length(max=254)])

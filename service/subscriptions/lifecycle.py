@@ -1,0 +1,261 @@
+"""What a subscriber does: sign up, confirm, change preferences, leave; and what mail does to them.
+
+Signing up never changes a confirmed subscription: it only mails a confirmation link that
+carries the preferences asked for. So the answer to a sign-up is the same whatever state the
+address is in (no enumeration), and nobody can subscribe, re-subscribe or reconfigure an address
+whose mailbox they cannot read. Every function changes rows in the caller's transaction; the
+caller commits.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from service.database import db, utcnow
+from service.jobs import enqueue_after_commit
+from service.mail import mailer
+from service.mail.messages import Links, Template, sender_address
+from service.subscriptions import tokens
+from service.subscriptions.models import Frequency, Subscriber, SubscriberStatus
+
+CONFIRMATION_TASK = "subscriptions.send_confirmation"
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+LANGUAGE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
+MAX_TOPICS = 50
+
+
+class InvalidPreferences(ValueError):
+    """Field name -> what is wrong with it."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+
+
+class LinkNotValid(Exception):
+    """The link names no current subscriber (purged, or its links were revoked)."""
+
+
+@dataclass(frozen=True)
+class Preferences:
+    frequency: Frequency
+    tags: tuple[str, ...] = ()
+    partners: tuple[str, ...] = ()
+    language: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"frequency": self.frequency.value, "tags": list(self.tags),
+                "partners": list(self.partners), "language": self.language}
+
+
+def normalise_email(raw: object) -> str:
+    """The canonical form of an address (lower case, IDN domain in ASCII), or ValueError.
+
+    No DNS look-up: deliverability is what the confirmation email proves. Internationalised
+    local parts (SMTPUTF8) are refused, so every stored address is plain ASCII.
+    """
+    if not isinstance(raw, str) or not raw.strip():
+        raise ValueError("an email address is required")
+    if len(raw) > 254:
+        raise ValueError("the address is too long")
+    try:
+        result = validate_email(raw.strip(), check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError as exc:
+        raise ValueError(str(exc)) from None
+    return result.ascii_email.lower()
+
+
+def _slugs(field: str, raw: object, errors: dict[str, str]) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list | tuple) or not all(isinstance(s, str) for s in raw):
+        errors[field] = "must be a list of slugs"
+        return ()
+    if len(raw) > MAX_TOPICS:
+        errors[field] = f"at most {MAX_TOPICS} items"
+        return ()
+    bad = [s for s in raw if not SLUG.match(s) or len(s) > 64]
+    if bad:
+        errors[field] = f"not slugs (lower-case letters, digits, hyphens): {bad[:5]}"
+        return ()
+    return tuple(sorted(set(raw)))
+
+
+def parse_preferences(data: dict[str, Any], default_frequency: str = "daily") -> Preferences:
+    """Validate preferences from a form or JSON body; raises :class:`InvalidPreferences`."""
+    errors: dict[str, str] = {}
+    frequency = data.get("frequency") or default_frequency
+    if frequency not in Frequency.__members__.values():
+        errors["frequency"] = f"must be one of {', '.join(f.value for f in Frequency)}"
+    tags = _slugs("tags", data.get("tags"), errors)
+    partners = _slugs("partners", data.get("partners"), errors)
+    language = data.get("language") or None
+    if language is not None and (not isinstance(language, str) or len(language) > 35
+                                 or not LANGUAGE.match(language)):
+        errors["language"] = "must be a language tag such as 'en' or 'ar', or empty for all"
+    if errors:
+        raise InvalidPreferences(errors)
+    return Preferences(Frequency(frequency), tags, partners, language)
+
+
+def subscribe(email: str, preferences: Preferences, now: datetime | None = None) -> None:
+    """Record a sign-up and mail a confirmation link; the same outcome for every address.
+
+    A new address becomes a pending subscriber; any other (pending, confirmed, unsubscribed,
+    bounced) is left as it is. Either way the link mailed carries these preferences and
+    applies them only when followed.
+    """
+    now = now or utcnow()
+    subscriber = db.session.scalars(sa.select(Subscriber).where(Subscriber.email == email)).first()
+    if subscriber is None:
+        try:
+            with db.session.begin_nested():
+                subscriber = Subscriber(
+                    email=email, status=SubscriberStatus.PENDING, frequency=preferences.frequency,
+                    tags=list(preferences.tags), partners=list(preferences.partners),
+                    language=preferences.language, created_at=now, requested_at=now,
+                )
+                db.session.add(subscriber)
+        except IntegrityError:  # the same address signed up in a concurrent request
+            subscriber = db.session.scalars(
+                sa.select(Subscriber).where(Subscriber.email == email)).one()
+    if subscriber.status is SubscriberStatus.PENDING:
+        subscriber.requested_at = now  # the clock for purging starts again
+    enqueue_after_commit(db.session(), CONFIRMATION_TASK, subscriber.id, preferences.as_dict())
+
+
+def confirm(token: str, now: datetime | None = None) -> Subscriber:
+    """Follow a confirmation link: the address is confirmed with the preferences it carries.
+
+    Raises :class:`tokens.InvalidToken` (or ``ExpiredToken``) and :class:`LinkNotValid`.
+    Confirming twice is harmless.
+    """
+    request = tokens.load_confirm_token(token)
+    subscriber = db.session.get(Subscriber, request.subscriber_id)
+    if subscriber is None:
+        raise LinkNotValid(token)  # purged after it expired, or never existed
+    preferences = parse_preferences(request.preferences)
+    now = now or utcnow()
+    if subscriber.status is not SubscriberStatus.CONFIRMED:
+        if subscriber.status in (SubscriberStatus.UNSUBSCRIBED, SubscriberStatus.BOUNCED):
+            subscriber.token_version += 1  # links from before leaving stop working
+        subscriber.status = SubscriberStatus.CONFIRMED
+        subscriber.confirmed_at = now
+        subscriber.since_at = now
+    change_preferences(subscriber, preferences, now)
+    return subscriber
+
+
+def for_manage_token(token: str) -> Subscriber:
+    """The subscriber a manage or unsubscribe link names; raises if forged or revoked."""
+    subscriber_id, version = tokens.load_manage_token(token)
+    subscriber = db.session.get(Subscriber, subscriber_id)
+    if subscriber is None or subscriber.token_version != version:
+        raise LinkNotValid(token)
+    return subscriber
+
+
+def change_preferences(subscriber: Subscriber, preferences: Preferences,
+                       now: datetime | None = None) -> None:
+    if subscriber.frequency is not preferences.frequency:
+        # A new rhythm starts now: the first digest does not repeat what was mailed before.
+        subscriber.since_at = now or utcnow()
+    subscriber.frequency = preferences.frequency
+    subscriber.tags = list(preferences.tags)
+    subscriber.partners = list(preferences.partners)
+    subscriber.language = preferences.language
+
+
+def unsubscribe(subscriber: Subscriber, now: datetime | None = None) -> None:
+    """Stop all mail at once; doing it again changes nothing (RFC 8058 clients may retry)."""
+    if subscriber.status is SubscriberStatus.UNSUBSCRIBED:
+        return
+    subscriber.status = SubscriberStatus.UNSUBSCRIBED
+    subscriber.unsubscribed_at = now or utcnow()
+
+
+def resubscribe(subscriber: Subscriber, now: datetime | None = None) -> None:
+    """Back in from the manage page (its link proves the mailbox is theirs)."""
+    if subscriber.status is SubscriberStatus.CONFIRMED:
+        return
+    now = now or utcnow()
+    subscriber.status = SubscriberStatus.CONFIRMED
+    subscriber.confirmed_at = now
+    subscriber.since_at = now
+
+
+def mark_bounced(subscriber_ids: Iterable[int], now: datetime | None = None) -> None:
+    """The mail server refused these addresses for good: stop mailing them."""
+    ids = list(subscriber_ids)
+    if ids:
+        db.session.execute(
+            sa.update(Subscriber)
+            .where(Subscriber.id.in_(ids), Subscriber.status == SubscriberStatus.CONFIRMED)
+            .values(status=SubscriberStatus.BOUNCED, bounced_at=now or utcnow())
+        )
+
+
+def purge_pending(now: datetime | None = None) -> int:
+    """Delete sign-ups never confirmed within the link's lifetime; returns how many."""
+    cutoff = (now or utcnow()) - tokens.CONFIRM_MAX_AGE
+    result = db.session.execute(
+        sa.delete(Subscriber).where(Subscriber.status == SubscriberStatus.PENDING,
+                                    Subscriber.requested_at < cutoff)
+    )
+    db.session.commit()
+    return result.rowcount or 0  # type: ignore[attr-defined]
+
+
+def confirm_url(subscriber_id: int, preferences: dict[str, Any]) -> str:
+    base = current_app.config["BASE_URL"]
+    return f"{base}/subscriptions/confirm/{tokens.confirm_token(subscriber_id, preferences)}"
+
+
+def send_confirmation(subscriber_id: int, preferences: dict[str, Any]) -> bool:
+    """Mail the confirmation link; False when there is no one to mail or the server refused.
+
+    Raises :class:`mailer.Deferred` when the server cannot take it now (the task retries).
+    A confirmation lost to an uncertain send is not retried: the reader can ask again.
+    """
+    subscriber = db.session.get(Subscriber, subscriber_id)
+    if subscriber is None:
+        db.session.rollback()
+        return False
+    base_url = current_app.config["BASE_URL"]
+    mail_from = current_app.config["SETTINGS"].mail_from
+    sender = sender_address(mail_from)
+    wanted = parse_preferences(preferences)
+    manage = tokens.manage_token(subscriber.id, subscriber.token_version)
+    template = Template(
+        "confirm",
+        {"confirm_url": confirm_url(subscriber.id, wanted.as_dict()), "preferences": wanted,
+         "already": subscriber.status is SubscriberStatus.CONFIRMED, "base_url": base_url,
+         "max_age_hours": int(tokens.CONFIRM_MAX_AGE.total_seconds() // 3600)},
+        mail_from=mail_from, domain=urlsplit(base_url).hostname or "localhost",
+    )
+    links = Links(manage=f"{base_url}/subscriptions/manage/{manage}",
+                  unsubscribe=f"{base_url}/subscriptions/unsubscribe/{manage}",
+                  unsubscribe_mailto=f"mailto:{sender}?subject=unsubscribe%20{manage}")
+    _, data = template.personalise(subscriber.email, links)
+    address = subscriber.email
+    db.session.rollback()
+    try:
+        with mailer.open_transport() as transport:
+            return transport.send(data, sender, address, eight_bit=template.eight_bit)
+    except mailer.Rejected as exc:
+        current_app.logger.warning("confirmation to subscriber %d refused: %s", subscriber_id, exc)
+        return False
+    except mailer.Uncertain as exc:
+        current_app.logger.warning("confirmation to subscriber %d uncertain: %s", subscriber_id,
+                                   exc)
+        return False

@@ -1,0 +1,310 @@
+"""Writing, previewing, publishing, scheduling and retracting from the editor, role by role."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, timedelta
+
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from service.announcements import publishing
+from service.announcements.models import Announcement, Status
+from service.database import db, utcnow
+from service.outbox.models import OutboxEvent
+from tests.conftest import EditorInfo, count
+from tests.editor.conftest import post
+from tests.public.statements import count_statements
+
+NEW = "/editor/announcements/new"
+
+
+def _write(client: FlaskClient, **fields: str) -> str:
+    """Save a new announcement through the form; returns its edit page path."""
+    data = {
+        "title": "Joint mission",
+        "summary": "A summary.",
+        "body": "Some **text**.",
+        "language": "en",
+        "tags": "",
+        "partners": "",
+        "save": "Save",
+        **fields,
+    }
+    response = post(client, NEW, NEW, **data)
+    assert response.status_code == 303, response.text
+    return response.location
+
+
+def _item(app: Flask, path: str) -> Announcement:
+    announcement_id = int(path.rstrip("/").rsplit("/", 1)[1])
+    with app.app_context():
+        item = db.session.get(Announcement, announcement_id)
+        assert item is not None
+        db.session.expunge(item)
+        return item
+
+
+def _make(app: Flask, **fields: object) -> int:
+    with app.app_context():
+        item = publishing.create(**fields)  # type: ignore[arg-type]
+        db.session.commit()
+        return item.id
+
+
+def test_write_saves_a_draft_with_tags_partners_and_language(
+    clean_app: Flask, client: FlaskClient, signed_in: Callable[[str], EditorInfo]
+) -> None:
+    editor = signed_in("editor")
+    path = _write(
+        client,
+        title="Radar campaign",
+        tags="Remote sensing, agreements",
+        partners="ESA",
+        language="ar",
+        body="## Plan\n\nText.",
+    )
+    page = client.get(path)
+    assert page.status_code == 200 and "Saved as a draft." in page.text
+    item = _item(clean_app, path)
+    assert item.status is Status.DRAFT and item.author_id == editor.id
+    assert item.slug == "radar-campaign" and item.language == "ar"
+    with clean_app.app_context():
+        item = db.session.get(Announcement, item.id)
+        assert [t.slug for t in item.tags] == ["agreements", "remote-sensing"]
+        assert [p.slug for p in item.partners] == ["esa"]
+        assert item.body_html == "<h2>Plan</h2>\n<p>Text.</p>\n"
+        assert count(OutboxEvent) == 0  # a draft changes nothing readers see
+
+
+def test_preview_renders_what_readers_see_and_saves_nothing(
+    clean_app: Flask, client: FlaskClient, signed_in: Callable[[str], EditorInfo]
+) -> None:
+    signed_in("author")
+    response = post(
+        client,
+        NEW,
+        NEW,
+        title="Preview me",
+        summary="Short.",
+        language="ar",
+        body="## Big\n\n**bold** <script>alert(1)</script> [x](javascript:alert(1))",
+        tags="observatory",
+        partners="nasa",
+        preview="Preview",
+    )
+    assert response.status_code == 200
+    preview = response.text.split('id="preview-heading"', 1)[1]
+    assert '<article class="announcement" lang="ar" dir="rtl">' in preview
+    assert "<h2>Big</h2>" in preview and "<strong>bold</strong>" in preview
+    assert "<script>" not in preview and 'href="javascript' not in preview
+    assert ">NASA</a>" in preview and ">#Observatory</a>" in preview
+    assert 'value="Preview me"' in response.text  # the form keeps what was typed
+    with clean_app.app_context():
+        assert count(Announcement) == 0
+
+
+def test_bad_input_gets_clear_errors_and_keeps_the_text(
+    clean_app: Flask, client: FlaskClient, signed_in: Callable[[str], EditorInfo]
+) -> None:
+    signed_in("editor")
+    response = post(
+        client,
+        NEW,
+        NEW,
+        title="",
+        body="kept body",
+        tags="!!!",
+        slug="Not A Slug",
+        language="xx-not-offered",
+        save="Save",
+    )
+    assert response.status_code == 200
+    errors = re.findall(r'class="error"[^>]*>([^<]*)<', response.text)
+    assert len(errors) == 4, errors
+    assert "kept body" in response.text
+    _write(client, title="Taken")
+    clash = post(client, NEW, NEW, title="Other", slug="taken", language="en", save="Save")
+    assert clash.status_code == 200 and "another announcement has the address" in clash.text
+    with clean_app.app_context():
+        assert count(Announcement) == 1
+
+
+def test_edit_updates_and_publish_schedule_retract(
+    clean_app: Flask, client: FlaskClient, signed_in: Callable[[str], EditorInfo]
+) -> None:
+    signed_in("editor")
+    path = _write(client, title="Before")
+    edited = post(
+        client,
+        path,
+        path,
+        title="After",
+        summary="New summary",
+        body="Body",
+        language="en",
+        tags="satellites",
+        partners="",
+        slug="after",
+        save="Save",
+    )
+    assert edited.status_code == 303
+    item = _item(clean_app, path)
+    assert (item.title, item.slug) == ("After", "after")
+
+    when = (utcnow() + timedelta(days=2)).replace(second=0, microsecond=0)
+    scheduled = post(client, f"{path}/schedule", path, publish_at=when.strftime("%Y-%m-%dT%H:%M"))
+    assert scheduled.status_code == 303
+    item = _item(clean_app, path)
+    assert item.status is Status.SCHEDULED and item.publish_at == when
+    assert client.get("/announcements/after").status_code == 404  # embargoed
+
+    past = post(client, f"{path}/schedule", path, publish_at="2001-01-01T10:00")
+    assert "choose a time in the future" in client.get(past.location).text
+    nonsense = post(client, f"{path}/schedule", path, publish_at="next tuesday")
+    assert nonsense.status_code == 303
+    assert _item(clean_app, path).publish_at == when  # unchanged by either
+
+    assert post(client, f"{path}/unschedule", path).status_code == 303
+    assert _item(clean_app, path).status is Status.DRAFT
+
+    assert post(client, f"{path}/publish", path).status_code == 303
+    item = _item(clean_app, path)
+    assert item.status is Status.PUBLISHED and item.published_at is not None
+    assert client.get("/announcements/after").status_code == 200
+    # The slug is the public address now: an edit cannot move it.
+    post(
+        client,
+        path,
+        path,
+        title="After",
+        summary="",
+        body="Body",
+        language="en",
+        tags="satellites",
+        partners="",
+        slug="moved",
+        save="Save",
+    )
+    assert _item(clean_app, path).slug == "after"
+
+    assert post(client, f"{path}/retract", path).status_code == 303
+    assert _item(clean_app, path).status is Status.RETRACTED
+    assert client.get("/announcements/after").status_code == 410
+    again = post(client, f"{path}/publish", path)
+    assert "cannot be published" in client.get(again.location).text
+    with clean_app.app_context():
+        kinds = list(db.session.scalars(sa.select(OutboxEvent.kind).order_by(OutboxEvent.id)))
+    assert kinds == ["announcement.published", "announcement.updated", "announcement.retracted"]
+
+
+def test_author_writes_and_submits_but_cannot_publish(
+    clean_app: Flask, client: FlaskClient, signed_in: Callable[[str], EditorInfo]
+) -> None:
+    signed_in("author")
+    path = _write(client, title="Author draft")
+    page = client.get(path).text
+    assert "Publish now" not in page and "Schedule" not in page
+    assert "Submit for review" in page
+    for action in ("publish", "schedule", "unschedule", "retract"):
+        response = post(client, f"{path}/{action}", path, publish_at="2099-01-01T10:00")
+        assert response.status_code == 403, action
+    assert _item(clean_app, path).status is Status.DRAFT
+
+    submitted = post(client, f"{path}/submit", path)
+    assert submitted.status_code == 303
+    assert "awaiting review" in client.get(path).text
+    listed = client.get("/editor/announcements?status=submitted").text
+    assert "Author draft" in listed
+
+
+def test_author_cannot_change_what_readers_see_or_others_drafts(
+    clean_app: Flask,
+    client: FlaskClient,
+    signed_in: Callable[[str], EditorInfo],
+    make_editor: Callable[..., EditorInfo],
+) -> None:
+    other = make_editor("author")
+    theirs = _make(clean_app, title="Their draft", author_id=other.id)
+    public = _make(clean_app, title="Public one", status=Status.PUBLISHED)
+    signed_in("author")
+    for item_id in (theirs, public):
+        path = f"/editor/announcements/{item_id}"
+        page = client.get(path)
+        assert page.status_code == 200
+        assert "can read this announcement but not change it" in page.text
+        response = post(client, path, path, title="Hijacked", language="en", save="Save")
+        assert response.status_code == 403
+        assert post(client, f"{path}/submit", path).status_code == 403
+    with clean_app.app_context():
+        assert (
+            db.session.scalar(sa.select(sa.func.count()).where(Announcement.title == "Hijacked"))
+            == 0
+        )
+
+
+def test_list_filters_by_status_and_searches_titles(
+    clean_app: Flask, client: FlaskClient, signed_in: Callable[[str], EditorInfo]
+) -> None:
+    _make(clean_app, title="Lunar draft")
+    _make(clean_app, title="Lunar news", status=Status.PUBLISHED)
+    _make(clean_app, title="Radar news", status=Status.PUBLISHED)
+    _make(
+        clean_app,
+        title="100% sure",
+        status=Status.SCHEDULED,
+        publish_at=utcnow() + timedelta(days=1),
+    )
+    signed_in("editor")
+
+    def titles(query: str) -> list[str]:
+        response = client.get(f"/editor/announcements{query}")
+        assert response.status_code == 200
+        return re.findall(r'<th scope="row"><a [^>]*>([^<]*)</a>', response.text)
+
+    assert sorted(titles("")) == ["100% sure", "Lunar draft", "Lunar news", "Radar news"]
+    assert sorted(titles("?status=published")) == ["Lunar news", "Radar news"]
+    assert titles("?status=draft") == ["Lunar draft"]
+    assert sorted(titles("?q=LUNAR")) == ["Lunar draft", "Lunar news"]
+    assert titles("?status=published&q=radar") == ["Radar news"]
+    assert titles("?q=%25") == ["100% sure"]  # a literal %, not a wildcard
+    assert client.get("/editor/announcements?status=bogus").status_code == 404
+    assert client.get("/editor/announcements?page=0").status_code == 404
+
+
+def test_list_runs_the_same_queries_for_3_or_30_items(
+    clean_app: Flask, client: FlaskClient, signed_in: Callable[[str], EditorInfo]
+) -> None:
+    signed_in("editor")
+
+    def statements() -> int:
+        with count_statements(clean_app) as seen:
+            assert client.get("/editor/announcements").status_code == 200
+        return len(seen)
+
+    for number in range(3):
+        _make(clean_app, title=f"Few {number}", tags=[f"t{number}"], partners=["esa"])
+    few = statements()
+    for number in range(27):
+        _make(
+            clean_app,
+            title=f"Many {number}",
+            tags=[f"t{number}", "x"],
+            partners=["nasa"],
+            status=Status.PUBLISHED,
+        )
+    assert statements() == few
+
+
+def test_scheduled_time_is_read_as_utc(
+    clean_app: Flask, client: FlaskClient, signed_in: Callable[[str], EditorInfo]
+) -> None:
+    signed_in("editor")
+    path = _write(client, title="Timed")
+    post(client, f"{path}/schedule", path, publish_at="2099-05-01T09:30")
+    item = _item(clean_app, path)
+    assert item.publish_at is not None
+    assert item.publish_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M") == "2099-05-01 09:30"
+    assert "01 May 2099 09:30 UTC" in client.get(path).text

@@ -1,0 +1,107 @@
+"""The dashboard's figures: announcements by status, queue depth, feed builds, email."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from service.announcements import publishing
+from service.announcements.models import Status
+from service.database import db, utcnow
+from service.editor import dashboard
+from service.extensions import get_redis
+from service.feeds import build
+from tests.conftest import EditorInfo
+
+
+def _figure(html: str, label: str) -> int:
+    match = re.search(rf"{re.escape(label)}(?:</a>)?</dt><dd>(\d+)</dd>", html)
+    assert match, label
+    return int(match.group(1))
+
+
+def test_dashboard_counts_and_feeds(
+    clean_app: Flask,
+    client: FlaskClient,
+    signed_in: Callable[[str], EditorInfo],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A queue of our own: the session's worker would empty the real one at once.
+    monkeypatch.setattr(dashboard, "queue_name", lambda: "newsroom:test:queue")
+    with clean_app.app_context():
+        publishing.create(title="Draft one")
+        publishing.create(title="Out", status=Status.PUBLISHED, tags=["esa-news"])
+        publishing.create(
+            title="Later", status=Status.SCHEDULED, publish_at=utcnow() + timedelta(days=1)
+        )
+        db.session.commit()
+        build.rebuild(["all"])
+        get_redis().rpush("newsroom:test:queue", b"{}", b"{}")  # tasks no worker took yet
+    signed_in("editor")
+    page = client.get("/editor/")
+    assert page.status_code == 200
+    assert _figure(page.text, "Draft") == 1 and _figure(page.text, "Published") == 1
+    assert _figure(page.text, "Scheduled") == 1 and _figure(page.text, "Retracted") == 0
+    assert _figure(page.text, "Tasks waiting in the queue") == 2
+    assert page.text.count("<td>Everything</td>") == 3  # rss, atom, json just built
+    # The one publish is an outbox event until a worker (if one runs) has processed it.
+    assert _figure(page.text, "Events not yet processed") in (0, 1)
+
+
+def test_queue_is_the_celery_default_queue(ctx: Flask) -> None:
+    assert dashboard.queue_name() == "celery"
+
+
+def test_email_figures_wait_for_the_subscriptions_feature(
+    client: FlaskClient, signed_in: Callable[[str], EditorInfo]
+) -> None:
+    signed_in("author")
+    page = client.get("/editor/").text
+    if importlib.util.find_spec("service.subscriptions") is None:
+        assert "Subscribers: not available yet." in page
+    else:
+        assert "Subscribers by status</h3>" in page
+
+
+def test_email_figures_count_subscribers_and_recent_bounces(ctx: Flask) -> None:
+    models = pytest.importorskip("service.subscriptions.models")
+    now = utcnow()
+    for number, (status, frequency) in enumerate(
+        [
+            ("confirmed", "daily"),
+            ("confirmed", "daily"),
+            ("confirmed", "weekly"),
+            ("pending", "instant"),
+            ("bounced", "daily"),
+        ]
+    ):
+        db.session.add(
+            models.Subscriber(
+                email=f"s{number}@example.org",
+                status=models.SubscriberStatus(status),
+                frequency=models.Frequency(frequency),
+                bounced_at=now - timedelta(days=1) if status == "bounced" else None,
+            )
+        )
+    db.session.commit()
+    figures = dashboard.email_figures()
+    assert figures is not None
+    assert figures["Subscribers by status"] == {
+        "pending": 1,
+        "confirmed": 3,
+        "unsubscribed": 0,
+        "bounced": 1,
+    }
+    assert figures["Confirmed subscribers by frequency"] == {
+        "instant": 0,
+        "daily": 2,
+        "weekly": 1,
+    }
+    assert figures["Emails, last 7 days"]["addresses bounced"] == 1
+    assert figures["Emails, last 7 days"]["sent"] == 0

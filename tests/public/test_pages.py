@@ -1,0 +1,186 @@
+"""The public site: what readers see, accessible markup, feed links, and no N+1 queries."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from service.announcements import publishing
+from service.announcements.models import Announcement, Status
+from service.database import db, utcnow
+from tests.public.statements import count_statements
+
+FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json")
+
+
+def _publish(app: Flask, **fields: object) -> int:
+    with app.app_context():
+        item = publishing.create(status=Status.PUBLISHED, **fields)  # type: ignore[arg-type]
+        db.session.commit()
+        return item.id
+
+
+def _autodiscovery(html: str) -> list[tuple[str, str]]:
+    return re.findall(r'<link rel="alternate" type="([^"]+)" title="[^"]+" href="([^"]+)">', html)
+
+
+def test_home_lists_published_only_newest_first(clean_app: Flask, client: FlaskClient) -> None:
+    now = utcnow()
+    _publish(clean_app, title="Older news", published_at=now - timedelta(days=2))
+    _publish(clean_app, title="Newer news", published_at=now - timedelta(days=1))
+    with clean_app.app_context():
+        publishing.create(title="Secret draft")
+        publishing.create(
+            title="Embargoed", status=Status.SCHEDULED, publish_at=now + timedelta(days=1)
+        )
+        db.session.commit()
+    page = client.get("/")
+    assert page.status_code == 200
+    titles = re.findall(r'<h2 id="item-\d+"><a [^>]+>([^<]+)</a>', page.text)
+    assert titles == ["Newer news", "Older news"]
+    assert client.get("/announcements/secret-draft").status_code == 404
+    assert client.get("/announcements/embargoed").status_code == 404
+
+
+def test_home_is_paginated(clean_app: Flask, client: FlaskClient) -> None:
+    now = utcnow()
+    for number in range(23):
+        _publish(clean_app, title=f"Item {number:02}", published_at=now - timedelta(hours=number))
+    first = client.get("/").text
+    assert first.count('class="card"') == 20 and 'rel="next" href="?page=2"' in first
+    second = client.get("/?page=2").text
+    assert second.count('class="card"') == 3 and 'rel="prev"' in second
+    assert 'rel="next"' not in second
+    for bad in ("0", "-1", "x", "3"):
+        assert client.get(f"/?page={bad}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/tags/agreements", "/partners/esa", "/feeds", "/announcements/hello-esa"]
+)
+def test_every_page_has_landmarks_and_feed_autodiscovery(
+    clean_app: Flask, client: FlaskClient, path: str
+) -> None:
+    _publish(clean_app, title="Hello ESA", tags=["agreements"], partners=["esa"])
+    page = client.get(path)
+    assert page.status_code == 200
+    html = page.text
+    assert html.startswith("<!doctype html>") and '<html lang="en" dir="ltr">' in html
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
+    for landmark in ("<header", '<nav aria-label="Site">', '<main id="main"', "<footer"):
+        assert landmark in html, landmark
+    assert '<a class="skip-link" href="#main">' in html
+    assert html.count("<h1") == 1
+    links = _autodiscovery(html)
+    assert sorted(t for t, _ in links) == sorted(FEED_TYPES)
+    assert all(href.startswith("http://newsroom.test/feeds/") for _, href in links)
+    # No JavaScript needed, and nothing inline for the CSP to block.
+    assert "<script" not in html and "<style" not in html and " style=" not in html
+
+
+def test_tag_and_partner_pages_offer_their_own_feeds(clean_app: Flask, client: FlaskClient) -> None:
+    _publish(clean_app, title="Radar", tags=["remote-sensing"], partners=["roscosmos"])
+    _publish(clean_app, title="Other", tags=["observatory"])
+    tag = client.get("/tags/remote-sensing").text
+    assert "Tagged: Remote sensing" in tag and "Radar" in tag and "Other" not in tag
+    assert (
+        "application/atom+xml",
+        "http://newsroom.test/feeds/tags/remote-sensing/atom.xml",
+    ) in _autodiscovery(tag)
+    partner = client.get("/partners/roscosmos").text
+    assert "Partner: Roscosmos" in partner
+    assert (
+        "application/rss+xml",
+        "http://newsroom.test/feeds/partners/roscosmos/rss.xml",
+    ) in _autodiscovery(partner)
+    assert client.get("/tags/nope").status_code == 404
+    assert client.get("/partners/nope").status_code == 404
+
+
+def test_feeds_page_lists_every_feed_and_the_email_option(
+    clean_app: Flask, client: FlaskClient
+) -> None:
+    _publish(clean_app, title="A", tags=["agreements", "satellites"], partners=["esa"])
+    _publish(clean_app, title="B", tags=["agreements"], partners=["nasa"])
+    with clean_app.app_context():
+        publishing.create(title="Draft only", tags=["unseen"])
+        db.session.commit()
+    html = client.get("/feeds").text
+    for path in (
+        "feeds/rss.xml",
+        "feeds/atom.xml",
+        "feeds/feed.json",
+        "feeds/tags/agreements/atom.xml",
+        "feeds/tags/satellites/feed.json",
+        "feeds/partners/esa/rss.xml",
+        "feeds/partners/nasa/atom.xml",
+    ):
+        assert f'href="http://newsroom.test/{path}"' in html, path
+    assert "unseen" not in html  # a tag with nothing published has nothing to follow
+    assert re.search(r'>#Agreements</a></th>\s*<td class="num">2</td>', html)
+    assert 'href="/subscribe"' in html
+
+
+def test_arabic_announcement_reads_right_to_left(clean_app: Flask, client: FlaskClient) -> None:
+    _publish(
+        clean_app,
+        title="اتفاقية تعاون جديدة",
+        summary="ملخص",
+        body="نص **الإعلان**.",
+        language="ar",
+        slug="arabic-agreement",
+    )
+    _publish(clean_app, title="English one", language="en-GB")
+    page = client.get("/announcements/arabic-agreement").text
+    assert '<article class="announcement" lang="ar" dir="rtl">' in page
+    assert "<strong>الإعلان</strong>" in page
+    home = client.get("/").text
+    assert re.search(r'<article class="card" lang="ar" dir="rtl"', home)
+    assert re.search(r'<article class="card" lang="en-GB" dir="ltr"', home)
+
+
+def test_retracted_page_says_so_with_410(clean_app: Flask, client: FlaskClient) -> None:
+    item_id = _publish(clean_app, title="Withdrawn", body="secret details")
+    with clean_app.app_context():
+        publishing.retract(db.session.get(Announcement, item_id))
+        db.session.commit()
+    page = client.get("/announcements/withdrawn")
+    assert page.status_code == 410
+    assert "has been retracted" in page.text and "secret details" not in page.text
+    assert "Withdrawn" not in client.get("/").text
+
+
+@pytest.mark.parametrize("path", ["/", "/tags/common", "/partners/esa", "/feeds"])
+def test_lists_run_the_same_queries_for_2_or_20_items(
+    clean_app: Flask, client: FlaskClient, path: str
+) -> None:
+    def statements() -> int:
+        with count_statements(clean_app) as seen:
+            assert client.get(path).status_code == 200
+        return len(seen)
+
+    for number in range(2):
+        _publish(
+            clean_app, title=f"First {number}", tags=["common", f"t{number}"], partners=["esa"]
+        )
+    few = statements()
+    for number in range(18):
+        _publish(
+            clean_app,
+            title=f"More {number}",
+            tags=["common", f"u{number}"],
+            partners=["esa", "nasa"],
+        )
+    assert statements() == few
+    assert few <= 4  # the list and its tags and partners (and the tag or partner itself)
+
+
+def test_announcement_page_is_three_queries(clean_app: Flask, client: FlaskClient) -> None:
+    _publish(clean_app, title="Counted", tags=["a", "b", "c"], partners=["esa", "nasa"])
+    with count_statements(clean_app) as seen:
+        assert client.get("/announcements/counted").status_code == 200
+    assert len(seen) == 3

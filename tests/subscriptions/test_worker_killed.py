@@ -1,0 +1,126 @@
+"""The true crash: SIGKILL the Celery pool process in the middle of a batch, then resume."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask_migrate import upgrade
+
+from service import create_app
+from service.announcements import publishing
+from service.announcements.models import Status
+from service.database import db, utcnow
+from service.subscriptions import delivery, digests
+from service.subscriptions.models import Delivery, MailingKind, Subscriber
+from tests.conftest import TEST_BASE_URL, PrivateRedis, make_settings, wait_for
+from tests.mail.smtp import SmtpServer
+from tests.subscriptions.helpers import add_subscriber
+
+SUBSCRIBERS = 12
+
+
+@pytest.fixture
+def private_app(clean_app: Flask, database_url: str, private_redis: PrivateRedis,
+                tmp_path: Path) -> Iterator[Flask]:
+    """The shared test database with a Redis (broker) of its own, for a worker of its own."""
+    app = create_app(make_settings(tmp_path, database_url, private_redis.url), TESTING=True)
+    with app.app_context():
+        upgrade()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.mark.slow
+def test_worker_killed_mid_batch_resumes_without_duplicates(
+    private_app: Flask, private_redis: PrivateRedis, smtp_server: SmtpServer,
+    database_url: str, tmp_path: Path,
+) -> None:
+    smtp_server.handler.delay_all = 0.25  # a slow server: the batch takes seconds
+    end = digests.period(MailingKind.DAILY, utcnow(), 7, 0)[1]
+    addresses = [f"reader{n}@example.org" for n in range(SUBSCRIBERS)]
+    for address in addresses:
+        add_subscriber(private_app, address, "daily")
+    with private_app.app_context():
+        db.session.execute(sa.update(Subscriber).values(since_at=end - timedelta(days=2)))
+        publishing.create(title="Commissioning complete", status=Status.PUBLISHED,
+                          published_at=end - timedelta(hours=3))
+        db.session.commit()
+        db.session.remove()
+
+    env = dict(
+        os.environ, NEWSROOM_ENV="testing", NEWSROOM_VAR_DIR=str(tmp_path),
+        DATABASE_URL=database_url, REDIS_URL=private_redis.url, BASE_URL=TEST_BASE_URL,
+        SECRET_KEY="test-secret-key-" + "x" * 32, SMTP_URL=smtp_server.url,
+    )
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "workers", "worker", "--pool=prefork",
+         "--concurrency=1", "--loglevel=WARNING", "--without-mingle", "--without-gossip"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    celery = private_app.extensions["celery"]
+
+    def running_pid() -> int | None:
+        active = celery.control.inspect(timeout=1).active() or {}
+        pids = [task["worker_pid"] for tasks in active.values() for task in tasks
+                if task["name"] == delivery.SEND_TASK]
+        return pids[0] if pids else None
+
+    def idle() -> bool:
+        active = celery.control.inspect(timeout=1).active() or {}
+        return bool(active) and not any(active.values())
+
+    try:
+        wait_for(lambda: celery.control.ping(timeout=0.5), timeout=60, interval=0.5)
+        with private_app.app_context():
+            mailing_id = digests.send(MailingKind.DAILY).mailing.id  # queued for the worker
+            db.session.remove()
+        wait_for(lambda: len(smtp_server.received) >= 3, timeout=30)
+        os.kill(wait_for(running_pid, timeout=10), signal.SIGKILL)  # mid-batch
+        killed_at = len(smtp_server.received)
+        assert killed_at < SUBSCRIBERS
+
+        # Whatever the broker does with the lost task, the dead run's claims hold until the
+        # reaper (beat, once their lease is over) hands the batch to a new run.
+        wait_for(idle, timeout=30, interval=0.3)
+        with private_app.app_context():
+            assert delivery.resume_stalled(row_lease=timedelta(0)) == 1
+            db.session.remove()
+
+        def finished() -> dict[str, int]:
+            with private_app.app_context():
+                counts = delivery.summary(mailing_id)
+                db.session.remove()
+            return counts if sum(counts.values()) == SUBSCRIBERS and set(counts) <= {
+                "sent", "uncertain"} else {}
+
+        counts = wait_for(finished, timeout=60, interval=0.3)
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
+
+    copies = Counter(r for received in smtp_server.received for r in received.recipients)
+    assert max(copies.values()) == 1, copies  # nobody got it twice
+    assert counts.get("uncertain", 0) <= 1  # at most the one in flight when the worker died
+    with private_app.app_context():
+        sent = set(db.session.scalars(
+            sa.select(Subscriber.email).join(Delivery, Delivery.subscriber_id == Subscriber.id)
+            .where(Delivery.status == "sent")))
+        db.session.remove()
+    assert sent <= set(copies)  # every copy marked sent really arrived
+    assert len(copies) >= SUBSCRIBERS - counts.get("uncertain", 0)
