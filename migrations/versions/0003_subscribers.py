@@ -1,4 +1,4 @@
-"""subscribers, mailings, mail batches and deliveries (issue 3: subscribers and email)
+"""subscribers, mailings, mail batches and deliveries
 
 Revision ID: 0003
 Revises: 0002

@@ -9,9 +9,10 @@ send tells the caller, in three exceptions, exactly what the server may have rec
 - :class:`Uncertain`: the whole message went out and no reply came (timeout, dropped
   connection); it may have been delivered, so it must never be resent automatically.
 
-``before_data`` is called after the server accepted the recipient and before the message data
-is sent; the delivery code commits its "sending" mark there, and may return False to skip the
-message (another run owns it), which resets the SMTP transaction.
+``before_data`` is called before the message data is sent (with PIPELINING, while the server
+reads MAIL and RCPT: the two round trips overlap; a refusal that follows is raised as usual);
+the delivery code commits its "sending" mark there, and may return False to skip the message
+(another run owns it), which resets the SMTP transaction.
 
 URL forms: ``smtp://host:25``, ``smtp://user:password@host:587/?starttls=1``,
 ``smtps://user:password@host:465``; ``?timeout=SECONDS`` (default 30).
@@ -97,6 +98,16 @@ class SmtpSettings:
         )
 
 
+_PLAIN_ADDRESS = re.compile(r"[^\s<>()\[\],;:\\\"@]+@[^\s<>()\[\],;:\\\"@]+")
+
+
+def _quote(address: str) -> str:
+    """``<address>`` for SMTP; the common plain address skips smtplib's full parse."""
+    if _PLAIN_ADDRESS.fullmatch(address):
+        return f"<{address}>"
+    return smtplib.quoteaddr(address)
+
+
 def _classify(code: int, reply: bytes, what: str) -> Exception:
     message = f"{what}: {code} {reply.decode(errors='replace')}"
     if 500 <= code < 600:
@@ -137,7 +148,7 @@ class SmtpTransport:
 
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
-        context = ssl.create_default_context()
+        context = ssl.create_default_context() if s.ssl or s.starttls else None
         try:
             if s.ssl:
                 smtp: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout,
@@ -175,10 +186,14 @@ class SmtpTransport:
                 options.append("BODY=8BITMIME")
             else:
                 data = to_seven_bit(data)
+        ours = True
         try:
             if smtp.has_extn("pipelining"):  # RFC 2920: MAIL and RCPT in one round trip
-                mail = " ".join([f"MAIL FROM:{smtplib.quoteaddr(sender)}", *options])
-                smtp.send(f"{mail}\r\nRCPT TO:{smtplib.quoteaddr(recipient)}\r\n")
+                mail = " ".join([f"MAIL FROM:{_quote(sender)}", *options])
+                smtp.send(f"{mail}\r\nRCPT TO:{_quote(recipient)}\r\n")
+                # While the server reads them, the caller commits its mark: the two waits
+                # overlap. Nothing can be delivered before DATA, which comes after both.
+                ours = before_data() if before_data is not None else True
                 (code, reply), (rcpt_code, rcpt_reply) = smtp.getreply(), smtp.getreply()
             else:
                 code, reply = smtp.mail(sender, options)
@@ -191,7 +206,9 @@ class SmtpTransport:
                 raise _classify(rcpt_code, rcpt_reply, f"RCPT TO {recipient}")
         except (smtplib.SMTPException, OSError) as exc:
             raise self._drop("connection lost before the data", exc) from exc
-        if before_data is not None and not before_data():
+        if not smtp.has_extn("pipelining") and before_data is not None:
+            ours = before_data()
+        if not ours:
             self._reset()
             return False
         try:

@@ -13,6 +13,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
@@ -297,9 +298,13 @@ def test_no_reply_after_the_data_is_recorded_and_never_resent(
     assert _statuses(clean_app, mailing_id) == {"sent": 5, "uncertain": 1}
 
 
+@pytest.mark.parametrize("pipelining", [False, True])
 def test_temporary_refusal_retries_and_permanent_refusal_bounces(
-    clean_app: Flask, smtp_server: SmtpServer
+    clean_app: Flask, smtp_server: SmtpServer, pipelining: bool
 ) -> None:
+    # With PIPELINING the "sending" mark is committed before the RCPT reply is read: a
+    # refusal then turns that mark into deferred or failed, and nothing is lost or doubled.
+    smtp_server.handler.pipelining = pipelining
     addresses, mailing_id = _daily_digest_with_items(clean_app, 4)
     smtp_server.handler.rcpt_replies["reader1@example.org"] = "450 4.2.1 try later"
     smtp_server.handler.rcpt_replies["reader2@example.org"] = "550 5.1.1 no such user"
