@@ -4,7 +4,9 @@ The Content-Security-Policy allows scripts and styles from this site only, so no
 ``<script>`` or ``style=`` runs even if some HTML slipped past the sanitizer; images may come
 from any https host because announcements embed partners' pictures. ``frame-ancestors 'none'``
 (and ``X-Frame-Options`` for older browsers) stops other sites framing the editor to trick a
-click. A view may set its own value of any of these; it is kept.
+click; ``frame-src 'self'`` lets pages frame this site only (the editors' email preview, whose
+framed HTML part sets its own ``frame-ancestors 'self'``). A view may set its own value of any
+of these; it is kept.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "object-src 'none'",
         "base-uri 'none'",
         "form-action 'self'",
+        "frame-src 'self'",
         "frame-ancestors 'none'",
     ]
 )

@@ -134,5 +134,10 @@ def can_submit(editor: Editor, announcement: Announcement) -> bool:
     return announcement.status is Status.DRAFT and can_edit(editor, announcement)
 
 
+def can_preview_emails(editor: Editor) -> bool:
+    """The email preview: editors and admins, who decide what goes out to subscribers."""
+    return editor.role.can_publish
+
+
 def can_manage_accounts(editor: Editor) -> bool:
     return editor.role is Role.ADMIN

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -31,8 +30,7 @@ class Figures:
     queued_tasks: int
     pending_events: int
     feeds: list[FeedBuild]
-    # None until the subscriptions and mail features exist (issue 3).
-    email: dict[str, dict[str, int]] | None = field(default=None)
+    email: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def queue_name() -> str:
@@ -64,14 +62,8 @@ def feed_builds() -> list[FeedBuild]:
     return sorted(builds, key=lambda b: (b.scope != "all", b.scope, b.fmt))
 
 
-def email_figures(days: int = 7) -> dict[str, dict[str, int]] | None:
-    """Subscribers by status and frequency; emails sent, failed and bounced over ``days``.
-
-    None while the subscriptions feature (issue 3) is not installed: the dashboard then says
-    "not available yet" instead.
-    """
-    if importlib.util.find_spec("service.subscriptions.models") is None:
-        return None
+def email_figures(days: int = 7) -> dict[str, dict[str, int]]:
+    """Subscribers by status and frequency; emails sent, failed and bounced over ``days``."""
     from service.subscriptions.models import (
         Delivery,
         DeliveryStatus,

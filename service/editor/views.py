@@ -36,6 +36,7 @@ from service.database import db
 from service.editor import auth, revisions
 from service.editor import dashboard as stats
 from service.editor.admin import bp as admin_bp
+from service.editor.emails import bp as emails_bp
 from service.editor.forms import AnnouncementForm, LoginForm, PasswordForm, ScheduleForm, join_slugs
 from service.editors import accounts
 from service.editors.models import Editor
@@ -43,6 +44,7 @@ from service.extensions import limiter
 
 bp = Blueprint("editor", __name__, url_prefix="/editor")
 bp.register_blueprint(admin_bp)
+bp.register_blueprint(emails_bp)
 
 PER_PAGE = 50
 # Failed sign-ins only: per account against guessing one password, per client against

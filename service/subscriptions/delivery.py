@@ -194,14 +194,39 @@ def _subscribers(mailing: Mailing, batch: MailBatch) -> list[sa.Row[Any]]:
     ))
 
 
-def _instant_targets(mailing: Mailing, batch: MailBatch
-                     ) -> tuple[list[_Target], dict[int, Announcement]]:
+def instant_item(announcement_id: int) -> Announcement | None:
+    """The announcement an instant email is about, or None when it is not published.
+
+    Retracted (or gone) before it reached everyone, scheduled or a draft: never mailed. The
+    sender and the editors' preview both ask here, so they cannot disagree.
+    """
     item = db.session.scalars(
-        sa.select(Announcement).where(Announcement.id == mailing.announcement_id)
+        sa.select(Announcement).where(Announcement.id == announcement_id)
         .options(selectinload(Announcement.tags), selectinload(Announcement.partners))
     ).first()
-    if item is None or item.status is not Status.PUBLISHED:
-        return [], {}  # retracted (or gone) before it reached everyone: never mailed
+    return item if item is not None and item.status is Status.PUBLISHED else None
+
+
+def digest_items(start: datetime, end: datetime) -> list[Announcement]:
+    """Published announcements with ``start <= published_at < end``, newest first.
+
+    Every item any digest of that window may hold (each subscriber's topics filter it
+    further); retracted and scheduled ones are not published, so never among them.
+    """
+    return list(db.session.scalars(
+        sa.select(Announcement)
+        .where(Announcement.status == Status.PUBLISHED, Announcement.published_at >= start,
+               Announcement.published_at < end)
+        .options(selectinload(Announcement.tags), selectinload(Announcement.partners))
+        .order_by(Announcement.published_at.desc(), Announcement.id.desc())
+    ))
+
+
+def _instant_targets(mailing: Mailing, batch: MailBatch
+                     ) -> tuple[list[_Target], dict[int, Announcement]]:
+    item = instant_item(mailing.announcement_id) if mailing.announcement_id else None
+    if item is None:
+        return [], {}
     targets = [_Target(row.id, row.email, row.token_version, (item.id,))
                for row in _subscribers(mailing, batch)
                if _matches(item, row.tags, row.partners, row.language)]
@@ -233,13 +258,7 @@ def _digest_targets(mailing: Mailing, batch: MailBatch
     earliest = min(starts.values(), default=window_end)
     if earliest >= window_end:
         return [], {}
-    items = list(db.session.scalars(
-        sa.select(Announcement)
-        .where(Announcement.status == Status.PUBLISHED, Announcement.published_at >= earliest,
-               Announcement.published_at < window_end)
-        .options(selectinload(Announcement.tags), selectinload(Announcement.partners))
-        .order_by(Announcement.published_at.desc(), Announcement.id.desc())
-    ))
+    items = digest_items(earliest, window_end)
     targets = []
     for row in subscribers:
         start = starts[row.id]
@@ -251,7 +270,8 @@ def _digest_targets(mailing: Mailing, batch: MailBatch
     return targets, {item.id: item for item in items}
 
 
-def _item_view(item: Announcement, base_url: str) -> dict[str, Any]:
+def item_view(item: Announcement, base_url: str) -> dict[str, Any]:
+    """What the email templates show of one announcement (plain values, no ORM object)."""
     return {
         "title": " ".join(item.title.split()),
         "summary": item.summary,
@@ -436,14 +456,13 @@ def run_batch(batch_id: int) -> BatchResult:
         targets, items = _digest_targets(mailing, batch)
     settings = current_app.config["SETTINGS"]
     base_url = current_app.config["BASE_URL"]
-    views = {item_id: _item_view(item, base_url) for item_id, item in items.items()}
+    views = {item_id: item_view(item, base_url) for item_id, item in items.items()}
     kind, key = mailing.kind, mailing.key
     token = uuid.uuid4().hex
     owned = _claim(mailing, batch, targets, token, now)  # commits: ORM objects expire here
     by_subscriber = {t.subscriber_id: t for t in targets}
 
     sender = sender_address(settings.mail_from)
-    domain = urlsplit(base_url).hostname or "localhost"
     manage_tokens = ManageTokens()
     templates: dict[tuple[int, ...], Template] = {}
     run = _Run(batch_id, token)
@@ -454,14 +473,10 @@ def run_batch(batch_id: int) -> BatchResult:
                 target = by_subscriber[subscriber_id]
                 template = templates.get(target.content)
                 if template is None:
-                    template = templates[target.content] = _template(
-                        kind, [views[i] for i in target.content], settings.mail_from, domain)
+                    template = templates[target.content] = build_template(
+                        kind, [views[i] for i in target.content])
                 manage = manage_tokens.make(subscriber_id, target.token_version)
-                links = Links(
-                    manage=f"{base_url}/subscriptions/manage/{manage}",
-                    unsubscribe=f"{base_url}/subscriptions/unsubscribe/{manage}",
-                    unsubscribe_mailto=f"mailto:{sender}?subject=unsubscribe%20{manage}",
-                )
+                links = subscriber_links(base_url, sender, manage)
                 message_id, data = template.personalise(target.email, links)
                 try:
                     accepted = transport.send(
@@ -513,9 +528,15 @@ def run_batch(batch_id: int) -> BatchResult:
     return result
 
 
-def _template(kind: MailingKind, items: list[dict[str, Any]], mail_from: str,
-              domain: str) -> Template:
+def build_template(kind: MailingKind, items: list[dict[str, Any]]) -> Template:
+    """The email of ``kind`` holding ``items`` (from :func:`item_view`), not yet personalised.
+
+    A digest shows the newest ``DIGEST_MAX_ITEMS`` and counts the rest. The sender and the
+    editors' preview (``previews``) both build their messages here.
+    """
     base_url = current_app.config["BASE_URL"]
+    mail_from = current_app.config["SETTINGS"].mail_from
+    domain = urlsplit(base_url).hostname or "localhost"
     if kind is MailingKind.INSTANT:
         return Template("instant", {"item": items[0], "base_url": base_url},
                         mail_from=mail_from, domain=domain)
@@ -523,6 +544,15 @@ def _template(kind: MailingKind, items: list[dict[str, Any]], mail_from: str,
     return Template("digest", {"kind": kind.value, "items": shown,
                                "more": len(items) - len(shown), "base_url": base_url},
                     mail_from=mail_from, domain=domain)
+
+
+def subscriber_links(base_url: str, sender: str, manage_token: str) -> Links:
+    """The manage and unsubscribe links of the subscriber whose signed token is given."""
+    return Links(
+        manage=f"{base_url}/subscriptions/manage/{manage_token}",
+        unsubscribe=f"{base_url}/subscriptions/unsubscribe/{manage_token}",
+        unsubscribe_mailto=f"mailto:{sender}?subject=unsubscribe%20{manage_token}",
+    )
 
 
 # -- the reaper ----------------------------------------------------------------------------
