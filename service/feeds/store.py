@@ -79,9 +79,19 @@ def put(
     pipe.execute()
     if export_dir is not None:
         target = export_dir / export_path(scope, fmt)
-        if changed or not target.exists():
+        if changed or _exported_at(target) != modified:
+            # Also when the bytes are unchanged: another process (one with no export
+            # directory, or whose write failed) may have stored this version first.
             export(target, body, modified)
     return changed
+
+
+def _exported_at(target: Path) -> int | None:
+    """The Last-Modified an exported file stands for (its mtime), None when there is none."""
+    try:
+        return int(target.stat().st_mtime)
+    except FileNotFoundError:
+        return None
 
 
 def export_path(scope: str, fmt: str) -> str:

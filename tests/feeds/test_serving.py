@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from email.utils import formatdate
+from pathlib import Path
 
 import feedparser
 import pytest
@@ -131,3 +133,20 @@ def test_last_modified_moves_with_every_change(published: Flask, client: FlaskCl
                         headers={"If-Modified-Since": first.headers["Last-Modified"]})
     assert second.status_code == 200
     assert second.headers["Last-Modified"] != first.headers["Last-Modified"]
+
+
+def test_export_catches_up_with_a_version_another_process_stored(ctx: Flask,
+                                                                 tmp_path: Path) -> None:
+    """A build that finds its bytes already in Redis (stored by a process that exports no
+    files) still writes the file, with the feed's Last-Modified as its mtime."""
+    conn = ctx.extensions["redis"]
+    body, ctype = b"<feed>one</feed>", "application/atom+xml; charset=utf-8"
+    assert store.put(conn, "all", "atom", body, ctype) is True  # no export directory
+    assert store.put(conn, "all", "atom", body, ctype, tmp_path) is False  # same bytes
+    exported = tmp_path / "atom.xml"
+    assert exported.read_bytes() == body
+    assert int(exported.stat().st_mtime) == int(conn.hget(store.key("all", "atom"), "lmts"))
+    exported.write_bytes(b"stale")  # the file of an older version
+    os.utime(exported, (1_000_000_000, 1_000_000_000))
+    store.put(conn, "all", "atom", body, ctype, tmp_path)
+    assert exported.read_bytes() == body
