@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: dev test lint format install clean bench screenshots
+.PHONY: dev test lint format install clean bench bench-digests screenshots
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed; run: make PYTHON=python3.11 ...")'
@@ -33,6 +33,9 @@ format: install
 
 bench: install  ## publish -> feed latency and feed request rates (see README)
 	$(BIN)/python bench/feeds.py
+
+bench-digests: install  ## a daily digest to 10,000 and 100,000 subscribers (see README)
+	$(BIN)/python bench/digests.py
 
 screenshots: install  ## docs/editor.png and docs/announcement.png, with Debian's chromium
 	$(BIN)/python docs/screenshots.py
