@@ -109,6 +109,7 @@ class AnnouncementForm(FlaskForm):
     )
     preview = SubmitField("Preview")
     save = SubmitField("Save")
+    publish = SubmitField("Publish now")  # on a new announcement: save and publish in one step
 
     def offer_language(self, code: str) -> None:
         """Keep a language the announcement already has in the choices, listed or not."""

@@ -325,6 +325,8 @@ def new() -> str | Response:
     editor = auth.current_editor()
     form = AnnouncementForm()
     preview = None
+    if request.method == "POST" and form.publish.data and not auth.can_publish(editor):
+        abort(403)
     if form.validate_on_submit():
         if form.preview.data:
             preview = _preview(form, None)
@@ -336,8 +338,11 @@ def new() -> str | Response:
             except publishing.SlugTaken as exc:
                 form.slug.errors.append(f"another announcement has the address {exc.slug!r}")
             else:
+                if form.publish.data:
+                    publishing.publish(item)
                 db.session.commit()
-                flash("Saved as a draft.")
+                flash("Published. Readers see it now; feeds follow in moments."
+                      if form.publish.data else "Saved as a draft.")
                 return redirect(url_for("editor.edit", announcement_id=item.id), code=303)
     return render_template(
         "editor/edit.html",

@@ -308,3 +308,28 @@ def test_scheduled_time_is_read_as_utc(
     assert item.publish_at is not None
     assert item.publish_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M") == "2099-05-01 09:30"
     assert "01 May 2099 09:30 UTC" in client.get(path).text
+
+
+def test_an_editor_publishes_a_new_announcement_in_one_step(
+    clean_app: Flask, client: FlaskClient, signed_in: Callable[[str], EditorInfo]
+) -> None:
+    signed_in("editor")
+    assert 'value="Publish now"' in client.get(NEW).text
+    path = _write(client, title="Published at once", save="", publish="Publish now")
+    assert "Published. Readers see it now" in client.get(path).text
+    item = _item(clean_app, path)
+    assert item.status is Status.PUBLISHED and item.published_at is not None
+    with clean_app.app_context():
+        assert count(OutboxEvent) == 1  # the feeds and instant mail follow from it
+
+
+def test_an_author_cannot_publish_a_new_announcement(
+    clean_app: Flask, client: FlaskClient, signed_in: Callable[[str], EditorInfo]
+) -> None:
+    signed_in("author")
+    assert 'value="Publish now"' not in client.get(NEW).text
+    response = post(client, NEW, NEW, title="Not mine to publish", summary="S.", body="B.",
+                    language="en", tags="", partners="", publish="Publish now")
+    assert response.status_code == 403
+    with clean_app.app_context():
+        assert count(Announcement) == 0
