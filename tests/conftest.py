@@ -13,9 +13,13 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -282,3 +286,52 @@ def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def private_app(clean_app: Flask, database_url: str, private_redis: PrivateRedis,
+                tmp_path: Path) -> Iterator[Flask]:
+    """An app on the shared test database with a Redis (broker) of its own, which tests may
+    stop, and for workers of their own (see :func:`worker_process`)."""
+    from flask_migrate import upgrade
+
+    app = create_app(make_settings(tmp_path, database_url, private_redis.url), TESTING=True)
+    with app.app_context():
+        upgrade()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def worker_env(database_url: str, redis_url: str, var_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment of a ``celery -A workers worker`` process for these tests."""
+    return dict(
+        os.environ, NEWSROOM_ENV="testing", NEWSROOM_VAR_DIR=str(var_dir),
+        DATABASE_URL=database_url, REDIS_URL=redis_url, BASE_URL=TEST_BASE_URL,
+        SECRET_KEY="test-secret-key-" + "x" * 32, **extra,
+    )
+
+
+@contextmanager
+def worker_process(env: dict[str, str], pool: str = "prefork"
+                   ) -> Iterator[subprocess.Popen[bytes]]:
+    """``celery -A workers worker`` as a process group of its own, stopped (or killed) after.
+
+    A process, not an in-process test worker: Celery keeps worker state at module level, so
+    stopping a second in-process worker would stop the session's worker too.
+    """
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "workers", "worker", f"--pool={pool}",
+         "--concurrency=1", "--loglevel=WARNING", "--without-mingle", "--without-gossip"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    try:
+        yield worker
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()

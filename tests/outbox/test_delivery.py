@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -16,15 +13,14 @@ from typing import Any
 import pytest
 from celery.signals import before_task_publish
 from flask import Flask
-from flask_migrate import upgrade
 
-from service import create_app, outbox
+from service import outbox
 from service.announcements import publishing
 from service.announcements.models import Status
 from service.database import db
 from service.feeds import store
 from service.outbox.models import OutboxEvent
-from tests.conftest import TEST_BASE_URL, PrivateRedis, make_settings, wait_for
+from tests.conftest import PrivateRedis, wait_for, worker_env, worker_process
 
 
 @pytest.fixture
@@ -75,19 +71,6 @@ def _processed(app: Flask) -> bool:
             db.session.remove()
 
 
-@pytest.fixture
-def private_app(clean_app: Flask, database_url: str, private_redis: PrivateRedis,
-                tmp_path: Path) -> Iterator[Flask]:
-    """An app on the shared test database but with a Redis of its own, which tests may stop."""
-    app = create_app(make_settings(tmp_path, database_url, private_redis.url), TESTING=True)
-    with app.app_context():
-        upgrade()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-
-
 @pytest.mark.slow
 def test_broker_down_at_commit_then_relay_delivers(
     private_app: Flask, private_redis: PrivateRedis, database_url: str, tmp_path: Path
@@ -104,9 +87,7 @@ def test_broker_down_at_commit_then_relay_delivers(
 
     private_redis.start()  # Redis is back, empty: the message was never delivered
     celery = private_app.extensions["celery"]
-    # A worker process of its own: an in-process test worker shares Celery's module-level
-    # state with the session's worker, and stopping it would stop that one too.
-    with worker_process(_worker_env(database_url, private_redis, tmp_path), "threads"):
+    with worker_process(worker_env(database_url, private_redis.url, tmp_path), "threads"):
         # A restarted, empty Redis has lost its queue bindings until a worker declares them
         # again; a message sent before that is dropped, which is one more reason events stay
         # in the outbox until processed. Here: wait for the worker, then relay once.
@@ -118,33 +99,6 @@ def test_broker_down_at_commit_then_relay_delivers(
     assert _feed_has(private_app, "Published while Redis was down")
 
 
-def _worker_env(database_url: str, private_redis: PrivateRedis, var_dir: Path) -> dict[str, str]:
-    return dict(
-        os.environ, NEWSROOM_ENV="testing", NEWSROOM_VAR_DIR=str(var_dir),
-        DATABASE_URL=database_url, REDIS_URL=private_redis.url, BASE_URL=TEST_BASE_URL,
-        SECRET_KEY="test-secret-key-" + "x" * 32,
-    )
-
-
-@contextmanager
-def worker_process(env: dict[str, str], pool: str) -> Iterator[subprocess.Popen[bytes]]:
-    """``celery -A workers worker`` as its own process group, stopped (or killed) after."""
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "workers", "worker", f"--pool={pool}",
-         "--concurrency=1", "--loglevel=WARNING", "--without-mingle", "--without-gossip"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
-    try:
-        yield worker
-    finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
-            worker.wait()
-
-
 @pytest.mark.slow
 def test_worker_killed_mid_task_runs_it_again(
     private_app: Flask, private_redis: PrivateRedis, database_url: str, tmp_path: Path
@@ -152,7 +106,7 @@ def test_worker_killed_mid_task_runs_it_again(
     """SIGKILL the pool process running the event's task: the broker hands it out again."""
     celery = private_app.extensions["celery"]
     conn = private_app.extensions["redis"]
-    with worker_process(_worker_env(database_url, private_redis, tmp_path), "prefork"):
+    with worker_process(worker_env(database_url, private_redis.url, tmp_path)):
         wait_for(lambda: celery.control.ping(timeout=0.5), timeout=60, interval=0.5)
         # Hold the feed's build lock so the task is caught mid-run, as a slow build would be.
         lock = conn.lock("newsroom:lock:feed:all", timeout=120)

@@ -4,42 +4,24 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 from collections import Counter
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from flask_migrate import upgrade
 
-from service import create_app
 from service.announcements import publishing
 from service.announcements.models import Status
 from service.database import db, utcnow
 from service.subscriptions import delivery, digests
 from service.subscriptions.models import Delivery, MailingKind, Subscriber
-from tests.conftest import TEST_BASE_URL, PrivateRedis, make_settings, wait_for
+from tests.conftest import PrivateRedis, wait_for, worker_env, worker_process
 from tests.mail.smtp import SmtpServer
 from tests.subscriptions.helpers import add_subscriber
 
 SUBSCRIBERS = 12
-
-
-@pytest.fixture
-def private_app(clean_app: Flask, database_url: str, private_redis: PrivateRedis,
-                tmp_path: Path) -> Iterator[Flask]:
-    """The shared test database with a Redis (broker) of its own, for a worker of its own."""
-    app = create_app(make_settings(tmp_path, database_url, private_redis.url), TESTING=True)
-    with app.app_context():
-        upgrade()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
 
 
 @pytest.mark.slow
@@ -59,16 +41,7 @@ def test_worker_killed_mid_batch_resumes_without_duplicates(
         db.session.commit()
         db.session.remove()
 
-    env = dict(
-        os.environ, NEWSROOM_ENV="testing", NEWSROOM_VAR_DIR=str(tmp_path),
-        DATABASE_URL=database_url, REDIS_URL=private_redis.url, BASE_URL=TEST_BASE_URL,
-        SECRET_KEY="test-secret-key-" + "x" * 32, SMTP_URL=smtp_server.url,
-    )
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "workers", "worker", "--pool=prefork",
-         "--concurrency=1", "--loglevel=WARNING", "--without-mingle", "--without-gossip"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
+    env = worker_env(database_url, private_redis.url, tmp_path, SMTP_URL=smtp_server.url)
     celery = private_app.extensions["celery"]
 
     def running_pid() -> int | None:
@@ -81,7 +54,7 @@ def test_worker_killed_mid_batch_resumes_without_duplicates(
         active = celery.control.inspect(timeout=1).active() or {}
         return bool(active) and not any(active.values())
 
-    try:
+    with worker_process(env):
         wait_for(lambda: celery.control.ping(timeout=0.5), timeout=60, interval=0.5)
         with private_app.app_context():
             mailing_id = digests.send(MailingKind.DAILY).mailing.id  # queued for the worker
@@ -106,13 +79,6 @@ def test_worker_killed_mid_batch_resumes_without_duplicates(
                 "sent", "uncertain"} else {}
 
         counts = wait_for(finished, timeout=60, interval=0.3)
-    finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
-            worker.wait()
 
     copies = Counter(r for received in smtp_server.received for r in received.recipients)
     assert max(copies.values()) == 1, copies  # nobody got it twice
