@@ -23,12 +23,10 @@ test: install  ## lint, then the whole suite on real Redis, Celery, SQLite and P
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
-lint: install
+lint: install  ## ruff's checks (the code is wrapped by hand at 100 columns, not by a formatter)
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check service workers tests bench
 
-format: install
-	$(BIN)/ruff format service workers tests bench
+format: install  ## apply ruff's safe fixes (import order, modern syntax)
 	$(BIN)/ruff check --fix .
 
 bench: install  ## publish -> feed latency and feed request rates (see README)
