@@ -1,7 +1,7 @@
 """Digest benchmark: a daily digest to N confirmed subscribers, through real Celery workers.
 
 Builds its own world: a fresh PostgreSQL database (SQLite with ``--sqlite``), a Redis database
-of its own (``--redis``, default 127.0.0.1:6379/15; only its ``celery`` queue key is cleared),
+of its own (``--redis``, default 127.0.0.1:6379/15; only its queue keys are cleared),
 and Debian's ``smtp-sink`` (package ``postfix``; its daemon is never started) as the SMTP
 server, fast enough not to be the bottleneck. For each size it:
 
@@ -375,7 +375,7 @@ def main() -> None:
         from service.subscriptions.models import MailingKind
 
         app = create_app()
-        app.extensions["redis"].delete("celery")  # stale work of an earlier, aborted run
+        app.extensions["redis"].delete("celery", "mail")  # stale work of an earlier, aborted run
         with app.app_context():
             upgrade()
         settings = app.config["SETTINGS"]

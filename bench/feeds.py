@@ -406,7 +406,7 @@ def clean_redis(redis_url: str) -> int:
     import redis
 
     conn = redis.Redis.from_url(redis_url)
-    patterns = ("newsroom:*", "_kombu.binding*", "celery", "unacked*", "celery-task-meta-*")
+    patterns = ("newsroom:*", "_kombu.binding*", "celery", "mail", "unacked*", "celery-task-meta-*")
     keys = [k for pattern in patterns for k in conn.scan_iter(match=pattern, count=1000)]
     if keys:
         conn.delete(*keys)

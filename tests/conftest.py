@@ -166,8 +166,9 @@ def wait_for_idle_worker(app: Flask, timeout: float = 20.0) -> None:
     from celery.worker import state
 
     def idle() -> bool:
-        return (app.extensions["redis"].llen("celery") == 0 and not state.active_requests
-                and not state.reserved_requests)
+        conn = app.extensions["redis"]
+        return (conn.llen("celery") == 0 and conn.llen("mail") == 0
+                and not state.active_requests and not state.reserved_requests)
 
     deadline = time.monotonic() + timeout
     while not idle() and time.monotonic() < deadline:

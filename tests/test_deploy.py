@@ -42,6 +42,9 @@ def test_compose_file_shape() -> None:
         "service_completed_successfully"
     assert "./deploy/nginx.conf:/etc/nginx/conf.d/default.conf:ro" in services["nginx"]["volumes"]
     assert "beat" in services["beat"]["command"]
+    # Feeds and mail have workers of their own: a long digest never delays a feed build.
+    assert services["worker"]["command"][-2:] == ["-Q", "celery"]
+    assert "mail" in services["mailer"]["command"] and "threads" in services["mailer"]["command"]
     assert "replicas" not in str(services["beat"])  # exactly one beat
 
 

@@ -4,6 +4,11 @@ This follows Flask's Celery pattern: every task runs inside the Flask app contex
 use the same ``db.session`` and settings as views. Delivery guarantees: ``acks_late`` with
 ``reject_on_worker_lost`` means a task whose worker dies mid-run is delivered again; tasks are
 idempotent, so running twice is safe. The outbox relay covers the rest (broker down at commit).
+
+Two queues: ``celery`` (events, feed builds, embargoes: short, and a feed must follow a publish
+within a second) and ``mail`` (confirmations, digests, sending batches: long and I/O-bound). A
+worker started without ``-Q`` consumes both (``make dev``); in production a worker per queue
+keeps a 100,000-subscriber digest from delaying a feed build (see docker-compose.yml).
 """
 
 from __future__ import annotations
@@ -12,8 +17,17 @@ from datetime import timedelta
 
 from celery import Celery, Task
 from flask import Flask
+from kombu import Queue
 
 TASK_MODULES = ["workers.events", "workers.announcements", "workers.feeds", "workers.mail"]
+
+DEFAULT_QUEUE = "celery"
+MAIL_QUEUE = "mail"
+TASK_ROUTES = {
+    "mail.*": {"queue": MAIL_QUEUE},
+    "digests.*": {"queue": MAIL_QUEUE},
+    "subscriptions.*": {"queue": MAIL_QUEUE},
+}
 
 # Periodic jobs, all in one place; beat runs exactly once per deployment.
 BEAT_SCHEDULE = {
@@ -89,6 +103,9 @@ def celery_init_app(app: Flask) -> Celery:
         task_publish_retry_policy={
             "max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5,
         },
+        task_default_queue=DEFAULT_QUEUE,
+        task_queues=[Queue(DEFAULT_QUEUE), Queue(MAIL_QUEUE)],
+        task_routes=TASK_ROUTES,
         task_serializer="json",
         accept_content=["json"],
         task_ignore_result=True,

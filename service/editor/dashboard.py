@@ -33,9 +33,9 @@ class Figures:
     email: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
-def queue_name() -> str:
-    """The Celery queue tasks go to; on the Redis broker it is a list of that name."""
-    return str(current_app.extensions["celery"].conf.task_default_queue)
+def queue_names() -> list[str]:
+    """The Celery queues (feeds and events, mail); on the Redis broker each is a list."""
+    return [queue.name for queue in current_app.extensions["celery"].conf.task_queues]
 
 
 def counts_by_status() -> dict[str, int]:
@@ -115,7 +115,7 @@ def figures() -> Figures:
     return Figures(
         by_status=counts_by_status(),
         awaiting_review=awaiting_review_count(),
-        queued_tasks=int(get_redis().llen(queue_name())),
+        queued_tasks=sum(int(get_redis().llen(name)) for name in queue_names()),
         pending_events=outbox.pending_count(),
         feeds=feed_builds(),
         email=email_figures(),

@@ -32,7 +32,7 @@ def test_dashboard_counts_and_feeds(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # A queue of our own: the session's worker would empty the real one at once.
-    monkeypatch.setattr(dashboard, "queue_name", lambda: "newsroom:test:queue")
+    monkeypatch.setattr(dashboard, "queue_names", lambda: ["newsroom:test:queue"])
     with clean_app.app_context():
         publishing.create(title="Draft one")
         publishing.create(title="Out", status=Status.PUBLISHED, tags=["esa-news"])
@@ -53,8 +53,8 @@ def test_dashboard_counts_and_feeds(
     assert _figure(page.text, "Events not yet processed") in (0, 1)
 
 
-def test_queue_is_the_celery_default_queue(ctx: Flask) -> None:
-    assert dashboard.queue_name() == "celery"
+def test_queue_depth_counts_both_queues(ctx: Flask) -> None:
+    assert dashboard.queue_names() == ["celery", "mail"]
 
 
 def test_email_figures_are_on_the_dashboard(
