@@ -95,6 +95,13 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     # Built feeds are answered before Flask's request machinery: the hot path stays tiny.
     app.extensions["feed_server"] = FeedServer(app.extensions["redis"], app.wsgi_app)
     app.wsgi_app = app.extensions["feed_server"]  # type: ignore[method-assign]
+    if settings.trusted_proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Behind nginx the socket peer is nginx: without this every reader would share one
+        # per-client rate limit. Only as many hops as configured are believed (no spoofing).
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
     return app
 
 

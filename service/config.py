@@ -48,6 +48,9 @@ class Settings:
     digest_hour: int = 7  # UTC hour at which the daily (and weekly) digest period ends
     digest_weekday: int = 0  # the weekly digest's day, 0 = Monday ... 6 = Sunday
     mail_batch_size: int = 500  # subscribers per sending task (one SMTP connection each)
+    # Reverse proxies in front of web whose X-Forwarded-For/-Proto headers are trusted (0: none,
+    # the client is the socket peer). Rate limits per client need the real client address.
+    trusted_proxies: int = 0
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -155,4 +158,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         digest_hour=_int("DIGEST_HOUR", get("DIGEST_HOUR") or "7", 0, 23),
         digest_weekday=_int("DIGEST_WEEKDAY", get("DIGEST_WEEKDAY") or "0", 0, 6),
         mail_batch_size=_int("MAIL_BATCH_SIZE", get("MAIL_BATCH_SIZE") or "500", 1, 10000),
+        trusted_proxies=_int("TRUSTED_PROXIES", get("TRUSTED_PROXIES") or "0", 0, 5),
     )

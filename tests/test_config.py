@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -27,6 +28,9 @@ from service.config import DEV_SECRET_KEY, ConfigError, load_settings
         ({"NEWSROOM_ENV": "production"}, "SECRET_KEY"),
         ({"NEWSROOM_ENV": "production", "SECRET_KEY": DEV_SECRET_KEY}, "SECRET_KEY"),
         ({"NEWSROOM_ENV": "production", "SECRET_KEY": "short"}, "SECRET_KEY"),
+        ({"TRUSTED_PROXIES": "-1"}, "TRUSTED_PROXIES"),
+        ({"DIGEST_HOUR": "24"}, "DIGEST_HOUR"),
+        ({"MAIL_FROM": "not an address"}, "MAIL_FROM"),
     ],
 )
 def test_wrong_values_name_the_variable(environ: dict[str, str], variable: str) -> None:
@@ -68,3 +72,22 @@ def test_cli_prints_one_clear_line(tmp_path: object) -> None:
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("config error: REDIS_URL: cannot reach redis://127.0.0.1:1/0")
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(("proxies", "seen"), [(0, "10.0.0.2"), (1, "203.0.113.9")])
+def test_client_address_behind_trusted_proxies(clean_app: object, database_url: str,
+                                               redis_url: str, tmp_path: Path, proxies: int,
+                                               seen: str) -> None:
+    """Per-client rate limits key on the address the app sees: the reader's, once the proxy
+    in front is trusted; and a client cannot spoof one when no proxy is trusted."""
+    from flask import request
+
+    from tests.conftest import make_settings
+
+    app = create_app(make_settings(tmp_path, database_url, redis_url, trusted_proxies=proxies),
+                     TESTING=True)
+    app.add_url_rule("/_test/remote", "remote", lambda: request.remote_addr or "")
+    response = app.test_client().get(
+        "/_test/remote", headers={"X-Forwarded-For": "203.0.113.9"},
+        environ_base={"REMOTE_ADDR": "10.0.0.2"})
+    assert response.text == seen
