@@ -215,7 +215,7 @@ def _reset_mailings(app: Any) -> None:
 
 def _sample_message(app: Any) -> tuple[bytes, str]:
     """One real digest copy, as the workers build it: the baseline sends it pre-rendered."""
-    from service.mail.messages import Links, Template, sender_address
+    from service.mail.messages import Template, sender_address
     from service.subscriptions import delivery
 
     with app.test_request_context():
@@ -238,14 +238,13 @@ def _sample_message(app: Any) -> tuple[bytes, str]:
             mail_from=mail_from,
             domain="newsroom.example",
         )
-        token = "WzEyMzQ1LDBd.awJpTQ.JS_c148KHnhJBszal7nxMsg8K0g"  # noqa: S105 (a link sample)
+        from service.subscriptions.tokens import manage_token
+
+        # A real copy's links: a signed token like the workers make, per subscriber.
+        token = manage_token(12345, 0, "reader0@example.org")
         _, data = template.personalise(
             "reader0@example.org",
-            Links(
-                f"{BASE_URL}/subscriptions/manage/{token}",
-                f"{BASE_URL}/subscriptions/unsubscribe/{token}",
-                f"mailto:news@agency.example?subject=unsubscribe%20{token}",
-            ),
+            delivery.subscriber_links(BASE_URL, sender_address(mail_from), token),
         )
         db.session.remove()
         return data, sender_address(mail_from)

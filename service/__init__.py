@@ -77,7 +77,10 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from service.public.views import bp as public_bp
     from service.subscriptions.api import bp as subscriptions_api_bp
     from service.subscriptions.views import bp as subscriptions_bp
+    from service.url_numbers import BoundedIntConverter
 
+    # Before any route is added: ``<int:...>`` stops at what an integer column holds.
+    app.url_map.converters["int"] = BoundedIntConverter
     csrf.exempt(api_bp)  # bearer tokens, not cookies: no cross-site request can carry one
     app.register_blueprint(api_bp)
     app.register_blueprint(feeds_bp)

@@ -97,8 +97,9 @@ def relay(everything: bool) -> None:
 
 def register(app: Flask) -> None:
     from service.devserver import dev_command
-    from service.subscriptions.cli import digests_cli
+    from service.subscriptions.cli import digests_cli, subscriptions_cli
 
-    for group in (editors_cli, tokens_cli, content_cli, feeds_cli, outbox_cli, digests_cli):
+    for group in (editors_cli, tokens_cli, content_cli, feeds_cli, outbox_cli, digests_cli,
+                  subscriptions_cli):
         app.cli.add_command(group)
     app.cli.add_command(dev_command)

@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from service.announcements.models import Announcement, Partner, Status, Tag
+from service.announcements.models import (
+    Announcement,
+    Partner,
+    Status,
+    Tag,
+    announcement_partners,
+    announcement_tags,
+)
 from service.database import db
 
 # Postgres' integer column: a larger id cannot exist, and comparing one would be an error there.
 MAX_ID = 2**31 - 1
+# What readers have seen. A retracted announcement was public: the tags and partners it had stay
+# public, so their feeds go on existing and readers see the item leave.
+SEEN_BY_READERS = (Status.PUBLISHED, Status.RETRACTED)
+
+TopicT = TypeVar("TopicT", Tag, Partner)
 
 
 @dataclass(frozen=True)
@@ -69,3 +82,42 @@ def listing(
         .limit(per_page)
     ).all()
     return Page(list(items), total)
+
+
+def is_public(model: type[Tag] | type[Partner]) -> sa.ColumnElement[bool]:
+    """The rule, for a query on ``model``: a tag or partner is public once readers have seen one
+    of its announcements (published or retracted).
+
+    Until then (only drafts and embargoed announcements have it) it does not exist for readers:
+    no page, no feed, no choice on the subscribe form, so an embargo cannot leak through a topic
+    name such as ``secret-moon-deal``.
+    """
+    link, column = (
+        (announcement_tags, announcement_tags.c.tag_id) if model is Tag
+        else (announcement_partners, announcement_partners.c.partner_id)
+    )
+    return (
+        sa.select(link.c.announcement_id)
+        .join(Announcement, Announcement.id == link.c.announcement_id)
+        .where(column == model.id, Announcement.status.in_(SEEN_BY_READERS))
+        .exists()
+    )
+
+
+def public(model: type[TopicT]) -> list[TopicT]:
+    """Every public tag (or partner), by name."""
+    return list(db.session.scalars(sa.select(model).where(is_public(model)).order_by(model.name)))
+
+
+def public_by_slug(model: type[TopicT], slug: str) -> TopicT | None:
+    """The tag (or partner) with this slug when it is public; None otherwise (a 404 for readers)."""
+    return db.session.scalars(
+        sa.select(model).where(model.slug == slug, is_public(model))
+    ).one_or_none()
+
+
+def public_languages() -> set[str]:
+    """The languages of published announcements (what a subscriber can usefully pick)."""
+    return set(db.session.scalars(
+        sa.select(Announcement.language).where(Announcement.status == Status.PUBLISHED).distinct()
+    ))

@@ -31,6 +31,9 @@ ALLOWED_ATTRIBUTES = {
     "*": {"lang", "dir"},
 }
 URL_SCHEMES = {"http", "https", "mailto"}
+# Languages whose script runs right to left, by primary subtag (lower case).
+_RTL_SUBTAGS = frozenset({"ar", "arc", "ckb", "dv", "fa", "he", "ku", "ps", "sd", "ug", "ur",
+                          "yi"})
 
 
 def sanitize_html(html: str) -> str:
@@ -48,3 +51,10 @@ def sanitize_html(html: str) -> str:
 def render_markdown(text: str) -> str:
     """Render an editor's Markdown to the sanitized HTML stored in ``body_html``."""
     return sanitize_html(_md.render(text))
+
+
+def is_rtl(language: str) -> bool:
+    """Whether text in ``language`` (a BCP 47 tag) runs right to left: ``"ar"``, ``"AR"``,
+    ``"fa-IR"``, ``"ckb"`` do; ``"en"``, ``"fr"`` do not. The primary subtag decides,
+    whatever its case. Pages (the ``text_direction`` filter) and emails both ask this."""
+    return language.split("-", 1)[0].strip().lower() in _RTL_SUBTAGS

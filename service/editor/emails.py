@@ -17,6 +17,7 @@ from flask import Blueprint, Response, abort, render_template, request
 from service.editor import auth
 from service.subscriptions import previews
 from service.subscriptions.models import MailingKind
+from service.url_numbers import positive_int
 
 bp = Blueprint("emails", __name__, url_prefix="/emails")
 
@@ -44,9 +45,7 @@ def _announcement_id() -> int | None:
     value = request.args.get("announcement")
     if value is None:
         return None
-    if not value.isdigit():
-        abort(404, description="No announcement with this number.")
-    return int(value)
+    return positive_int(value) or abort(404, description="No announcement with this number.")
 
 
 def _instant() -> previews.InstantPreview:

@@ -41,14 +41,19 @@ from service.editor.forms import AnnouncementForm, LoginForm, PasswordForm, Sche
 from service.editors import accounts
 from service.editors.models import Editor
 from service.extensions import limiter
+from service.url_numbers import positive_int
 
 bp = Blueprint("editor", __name__, url_prefix="/editor")
 bp.register_blueprint(admin_bp)
 bp.register_blueprint(emails_bp)
 
 PER_PAGE = 50
-# Failed sign-ins only: per account against guessing one password, per client against
-# trying many accounts. A correct password is never slowed down by them.
+# Only failed sign-ins are counted: per account against guessing one password, per client
+# against trying many accounts. Once an account's limit is reached, every attempt on that
+# account is refused (429), even with the right password, until the window passes. That is
+# deliberate: letting a right password through would let guessing go on unlimited (a 302
+# among the 429s gives the password away). The price is a targeted lockout: anyone who knows
+# an editor's address can keep them out for a while by failing on purpose.
 ACCOUNT_LIMIT = "5 per minute;20 per hour"
 CLIENT_LIMIT = "20 per minute;100 per hour"
 FAILED_LOGIN = "That email address and password do not match an active account."
@@ -138,12 +143,14 @@ def _account_key() -> str:
 
 
 def _safe_next(target: str | None) -> str | None:
-    """Only a path inside the editor: never another site (an open redirect)."""
+    """Only a path inside the editor: never another site (an open redirect), and no control
+    character (CR and LF would end up in the Location header, which refuses them: a 500)."""
     if (
         target
         and target.startswith("/editor/")
         and not target.startswith("//")
         and "\\" not in target
+        and not any(ord(char) < 0x20 or ord(char) == 0x7F for char in target)
     ):
         return target
     return None
@@ -206,10 +213,10 @@ def dashboard() -> str:
 
 
 def _page() -> int:
-    page = request.args.get("page", "1")
-    if not page.isdigit() or int(page) < 1:
+    page = positive_int(request.args.get("page"), default=1)
+    if page is None:
         abort(404, description="No such page.")
-    return int(page)
+    return page
 
 
 def _get(announcement_id: int) -> Announcement:
@@ -479,9 +486,10 @@ def revision_list(announcement_id: int) -> str:
 
 
 def _revision(item: Announcement, number: str | int | None) -> Any:
-    if number is None or not str(number).isdigit():
+    wanted = positive_int(None if number is None else str(number))
+    if wanted is None:
         abort(404, description="Choose two revisions to compare.")
-    revision = revisions.get(item.id, int(number))
+    revision = revisions.get(item.id, wanted)
     if revision is None:
         abort(404, description=f"Revision {number} does not exist.")
     return revision

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import selectinload
 
+from service.announcements import queries
 from service.announcements.models import Announcement, Partner, Status, Tag
 from service.database import db
 from service.extensions import get_redis
@@ -24,7 +25,7 @@ LOCK_TIMEOUT = 60  # seconds; a build takes milliseconds, this only frees a dead
 
 
 class UnknownScope(LookupError):
-    """No such tag or partner."""
+    """No such tag or partner, or none readers may know of yet (``queries.is_public``)."""
 
 
 def _scope_filter(scope: str) -> tuple[sa.ColumnElement[bool] | None, Tag | Partner | None]:
@@ -32,7 +33,7 @@ def _scope_filter(scope: str) -> tuple[sa.ColumnElement[bool] | None, Tag | Part
     if kind == scopes.ALL:
         return None, None
     model = Tag if kind == "tag" else Partner
-    row = db.session.scalars(sa.select(model).where(model.slug == slug)).one_or_none()
+    row = queries.public_by_slug(model, slug)
     if row is None:
         raise UnknownScope(scope)
     relation = Announcement.tags if kind == "tag" else Announcement.partners
@@ -107,21 +108,24 @@ def render_scope(scope: str) -> dict[str, tuple[str, bytes]]:
 
 
 def rebuild_scope(scope: str) -> bool:
-    """Build and store one scope under its lock; False when the tag or partner is gone."""
+    """Build and store one scope under its lock; False (and its feed removed) when the tag or
+    partner is unknown or not public."""
     conn = get_redis()
     lock = conn.lock(f"newsroom:lock:feed:{scope}", timeout=LOCK_TIMEOUT,
                      blocking_timeout=LOCK_TIMEOUT)
+    export_dir = current_app.config["SETTINGS"].feed_export_dir
     with lock:
         db.session.rollback()  # read what is committed now, not an older snapshot
         try:
             documents = render_scope(scope)
         except UnknownScope:
+            # Also what an earlier build left, e.g. a tag whose only published announcement
+            # lost it, or one built before the public rule existed.
             for fmt in scopes.FILENAMES:
-                conn.delete(store.key(scope, fmt))
+                store.remove(conn, scope, fmt, export_dir)
             return False
         finally:
             db.session.rollback()
-        export_dir = current_app.config["SETTINGS"].feed_export_dir
         for fmt, (ctype, body) in documents.items():
             store.put(conn, scope, fmt, body, ctype, export_dir)
     return True
@@ -134,6 +138,7 @@ def rebuild(scope_list: Iterable[str]) -> int:
 
 
 def all_scopes() -> list[str]:
+    """Every scope a feed may exist for; rebuilding a tag or partner not public removes its feed."""
     tags = db.session.scalars(sa.select(Tag.slug)).all()
     partners = db.session.scalars(sa.select(Partner.slug)).all()
     return [scopes.ALL, *(f"tag:{s}" for s in tags), *(f"partner:{s}" for s in partners)]

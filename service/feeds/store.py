@@ -86,6 +86,20 @@ def put(
     return changed
 
 
+def remove(conn: redis.Redis, scope: str, fmt: str, export_dir: Path | None = None) -> None:
+    """Forget a feed that must not exist (an unknown or not yet public tag or partner): its
+    hash, its build time and, with an export directory, its files, so the front server
+    passes the request on to the app, which answers 404."""
+    pipe = conn.pipeline(transaction=True)
+    pipe.delete(key(scope, fmt))
+    pipe.zrem(BUILT_INDEX, f"{scope} {fmt}")
+    pipe.execute()
+    if export_dir is not None:
+        target = export_dir / export_path(scope, fmt)
+        target.unlink(missing_ok=True)
+        target.with_name(target.name + ".gz").unlink(missing_ok=True)
+
+
 def _exported_at(target: Path) -> int | None:
     """The Last-Modified an exported file stands for (its mtime), None when there is none."""
     try:

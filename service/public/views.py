@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, render_template, request
 from sqlalchemy.orm import selectinload
 
+from service.announcements import queries
 from service.announcements.models import (
     Announcement,
     Partner,
@@ -18,8 +19,10 @@ from service.announcements.models import (
     announcement_partners,
     announcement_tags,
 )
+from service.announcements.rendering import is_rtl
 from service.database import db
 from service.feeds import scopes
+from service.url_numbers import positive_int
 
 bp = Blueprint("public", __name__)
 
@@ -30,14 +33,12 @@ FEED_TYPES = {
     "json": "application/feed+json",
 }
 FEED_NAMES = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
-# Scripts written right to left, by primary language subtag.
-RTL_LANGUAGES = {"ar", "arc", "ckb", "dv", "fa", "he", "ku", "ps", "sd", "ug", "ur", "yi"}
 
 
 @bp.app_template_filter("text_direction")
 def text_direction(language: str) -> str:
-    """``"ar"``, ``"ar-EG"`` -> ``"rtl"``; everything else ``"ltr"``."""
-    return "rtl" if language.split("-")[0].lower() in RTL_LANGUAGES else "ltr"
+    """``"ar"``, ``"ar-EG"`` -> ``"rtl"``; everything else ``"ltr"`` (see ``is_rtl``)."""
+    return "rtl" if is_rtl(language) else "ltr"
 
 
 def feed_links(scope: str, title: str) -> list[dict[str, str]]:
@@ -55,10 +56,7 @@ def feed_links(scope: str, title: str) -> list[dict[str, str]]:
 
 
 def _page() -> int:
-    page = request.args.get("page", "1")
-    if not page.isdigit() or int(page) < 1:
-        abort(404)
-    return int(page)
+    return positive_int(request.args.get("page"), default=1) or abort(404)
 
 
 def _listing(where: sa.ColumnElement[bool] | None, page: int) -> tuple[list[Announcement], bool]:
@@ -94,7 +92,7 @@ def home() -> str:
 
 @bp.get("/tags/<slug>")
 def tag(slug: str) -> str:
-    row = db.session.scalars(sa.select(Tag).where(Tag.slug == slug)).first() or abort(404)
+    row = queries.public_by_slug(Tag, slug) or abort(404)
     page = _page()
     items, has_next = _listing(Announcement.tags.any(Tag.id == row.id), page)
     return render_template(
@@ -109,7 +107,7 @@ def tag(slug: str) -> str:
 
 @bp.get("/partners/<slug>")
 def partner(slug: str) -> str:
-    row = db.session.scalars(sa.select(Partner).where(Partner.slug == slug)).first() or abort(404)
+    row = queries.public_by_slug(Partner, slug) or abort(404)
     page = _page()
     items, has_next = _listing(Announcement.partners.any(Partner.id == row.id), page)
     return render_template(

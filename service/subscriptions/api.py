@@ -1,16 +1,19 @@
-"""``POST /api/v1/subscriptions``: sign up by JSON. Errors are RFC 9457 problem details.
+"""``POST /api/v1/subscriptions``: sign up by JSON. Every error is RFC 9457 problem details.
 
 The answer to a valid request is 202 with the same body whatever the address's state (new,
-pending, confirmed, unsubscribed), so the API tells nobody who is subscribed.
+pending, confirmed, unsubscribed), so the API tells nobody who is subscribed. Errors use the
+announcements API's format (``service.api.problems``): those raised here and werkzeug's own
+(413 past ``MAX_CONTENT_LENGTH``, 500 for an unexpected error), so a client never gets HTML.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import Blueprint, Response, jsonify, make_response, request
+from flask import Blueprint, Response, jsonify, request
 from flask_limiter import RequestLimit
+from werkzeug.exceptions import HTTPException
 
+from service.api import problems
+from service.api.problems import Problem
 from service.database import db
 from service.extensions import limiter
 from service.subscriptions import lifecycle, ratelimits
@@ -25,21 +28,19 @@ ACCEPTED = {
 }
 
 
-def problem(status: int, title: str, detail: str,
-            errors: list[dict[str, str]] | None = None) -> Response:
-    """An ``application/problem+json`` response (RFC 9457)."""
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status,
-                            "detail": detail}
-    if errors:
-        body["errors"] = errors
-    response = make_response(jsonify(body), status)
-    response.mimetype = "application/problem+json"
-    return response
+def _http_error(exc: HTTPException) -> Response:
+    if exc.response is not None:  # already answered, e.g. by _too_many below
+        return exc.response
+    return problems.response(problems.from_http_exception(exc))
+
+
+bp.register_error_handler(Problem, problems.response)
+bp.register_error_handler(HTTPException, _http_error)  # unhandled exceptions arrive as 500s
 
 
 def _too_many(limit: RequestLimit) -> Response:
-    return problem(429, "Too Many Requests",
-                   f"Too many sign-up requests ({limit.limit}); try again later.")
+    return problems.response(
+        Problem(429, f"Too many sign-up requests ({limit.limit}); try again later."))
 
 
 @bp.post("")
@@ -47,10 +48,13 @@ def _too_many(limit: RequestLimit) -> Response:
 @limiter.limit(ratelimits.PER_ADDRESS, key_func=ratelimits.address_key, on_breach=_too_many)
 def create() -> Response | tuple[Response, int]:
     if not request.is_json:
-        return problem(415, "Unsupported Media Type", "Send the request as application/json.")
-    data = request.get_json(silent=True)
+        raise Problem(415, "Send the request as application/json.")
+    try:
+        data = request.get_json(silent=True)  # None when not JSON; a 413 goes to _http_error
+    except RecursionError:  # json gives up on very deep nesting with this, not a ValueError
+        data = None
     if not isinstance(data, dict):
-        return problem(400, "Bad Request", "The body is not a JSON object.")
+        raise Problem(400, "The body is not a JSON object.")
     errors = [{"field": name, "message": "unknown field"} for name in sorted(set(data) - FIELDS)]
     email = ""
     try:
@@ -63,8 +67,7 @@ def create() -> Response | tuple[Response, int]:
     except lifecycle.InvalidPreferences as exc:
         errors += [{"field": k, "message": v} for k, v in exc.errors.items()]
     if errors or preferences is None:
-        return problem(422, "Unprocessable Content", "The subscription request is not valid.",
-                       errors)
+        raise Problem(422, "The subscription request is not valid.", errors=errors)
     lifecycle.subscribe(email, preferences)
     db.session.commit()
     return jsonify(ACCEPTED), 202

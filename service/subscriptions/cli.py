@@ -1,4 +1,6 @@
-"""``flask --app service digests ...``: start a digest now, see how mailings went, resume them."""
+"""``flask --app service digests ...``: start a digest now, see how mailings went, resume them;
+``flask --app service subscriptions unsubscribe``: act on mail sent to the List-Unsubscribe mailto.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from flask.cli import AppGroup
 from service.database import db
 
 digests_cli = AppGroup("digests", help="Send email digests and inspect mailings.")
+subscriptions_cli = AppGroup("subscriptions", help="Act on subscribers' requests.")
 
 
 @digests_cli.command("send")
@@ -71,3 +74,44 @@ def resume(everything: bool) -> None:
     else:
         count = delivery.resume_stalled()
     click.echo(f"requeued {count} batches")
+
+
+@subscriptions_cli.command("unsubscribe")
+@click.argument("address_or_token")
+def unsubscribe(address_or_token: str) -> None:
+    """Unsubscribe ADDRESS_OR_TOKEN, as the one-click link does.
+
+    For mail to the List-Unsubscribe mailto: give the token its subject carries
+    ("unsubscribe <token>"; the whole subject works too), or the address. A token is the
+    stronger proof: only that address was mailed it, while a From header can be forged.
+    """
+    from service.subscriptions import lifecycle, tokens
+    from service.subscriptions.models import SubscriberStatus
+
+    words = address_or_token.split()
+    if len(words) == 2 and words[0].lower() == "unsubscribe":  # the whole subject was given
+        words = words[1:]
+    value = " ".join(words)
+    if "@" in value:  # a token never holds one
+        try:
+            address = lifecycle.normalise_email(value)
+        except ValueError as exc:
+            raise click.ClickException(f"not an address: {exc}") from None
+        subscriber = lifecycle.for_address(address)
+        if subscriber is None:
+            raise click.ClickException(f"no subscriber with the address {address}")
+    else:
+        try:
+            subscriber = lifecycle.for_manage_token(value)
+        except lifecycle.LinkNotValid:
+            raise click.ClickException(
+                "the token is no longer valid (its subscriber is gone, or left and came back "
+                "since it was mailed): give the address instead") from None
+        except tokens.InvalidToken:
+            raise click.ClickException(
+                "not a valid token (cut short or altered?): copy it whole from the subject, "
+                "or give the address") from None
+    already = subscriber.status is SubscriberStatus.UNSUBSCRIBED
+    lifecycle.unsubscribe(subscriber)
+    db.session.commit()
+    click.echo(f"{subscriber.email} {'was already' if already else 'is now'} unsubscribed")

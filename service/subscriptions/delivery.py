@@ -40,6 +40,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from service.announcements.models import Announcement, Status
+from service.announcements.rendering import is_rtl
 from service.database import db, utcnow
 from service.jobs import enqueue_after_commit, send_now
 from service.mail import mailer
@@ -67,7 +68,6 @@ BATCH_LEASE = timedelta(minutes=15)  # a batch not done this long after queueing
 MAX_ATTEMPTS = 12
 INSTANT_MAX_AGE = timedelta(days=1)
 DIGEST_MAX_ITEMS = 50
-RTL_LANGUAGES = {"ar", "fa", "he", "ur", "ps", "dv", "yi"}
 
 
 @dataclass
@@ -278,7 +278,7 @@ def item_view(item: Announcement, base_url: str) -> dict[str, Any]:
         "url": f"{base_url}/announcements/{item.slug}",
         "published_at": item.published_at,
         "language": item.language,
-        "dir": "rtl" if item.language.split("-")[0] in RTL_LANGUAGES else "ltr",
+        "dir": "rtl" if is_rtl(item.language) else "ltr",
         "tags": [t.name for t in item.tags],
         "partners": [p.name for p in item.partners],
     }
@@ -475,7 +475,7 @@ def run_batch(batch_id: int) -> BatchResult:
                 if template is None:
                     template = templates[target.content] = build_template(
                         kind, [views[i] for i in target.content])
-                manage = manage_tokens.make(subscriber_id, target.token_version)
+                manage = manage_tokens.make(subscriber_id, target.token_version, target.email)
                 links = subscriber_links(base_url, sender, manage)
                 message_id, data = template.personalise(target.email, links)
                 try:

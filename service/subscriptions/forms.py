@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask_wtf import FlaskForm
 from wtforms import (
     EmailField,
@@ -14,8 +13,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length
 
-from service.announcements.models import Announcement, Partner, Tag
-from service.database import db
+from service.announcements import queries
+from service.announcements.models import Partner, Tag
 from service.subscriptions.lifecycle import Preferences
 
 LANGUAGE_NAMES = {"en": "English", "ar": "العربية (Arabic)", "fr": "Français (French)",
@@ -36,11 +35,14 @@ class PreferencesForm(FlaskForm):
     language = SelectField("Language of the announcements", choices=[], default="")
 
     def load_choices(self, current: Preferences | None = None) -> None:
-        """Topics, partners and languages that exist, plus whatever the subscriber has."""
-        tags = {slug: name for slug, name in db.session.execute(sa.select(Tag.slug, Tag.name))}
-        partners = {slug: name for slug, name in
-                    db.session.execute(sa.select(Partner.slug, Partner.name))}
-        languages = set(db.session.scalars(sa.select(Announcement.language).distinct()))
+        """Public topics and partners, languages of published announcements, plus whatever the
+        subscriber already has (``current``, on the manage page).
+
+        Never a tag or partner only drafts or embargoed announcements have: the form is public.
+        """
+        tags = {row.slug: row.name for row in queries.public(Tag)}
+        partners = {row.slug: row.name for row in queries.public(Partner)}
+        languages = queries.public_languages()
         if current is not None:
             tags.update({slug: slug for slug in current.tags if slug not in tags})
             partners.update({slug: slug for slug in current.partners if slug not in partners})

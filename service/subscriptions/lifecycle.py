@@ -9,6 +9,7 @@ caller commits.
 
 from __future__ import annotations
 
+import hmac
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -116,7 +117,7 @@ def subscribe(email: str, preferences: Preferences, now: datetime | None = None)
     applies them only when followed.
     """
     now = now or utcnow()
-    subscriber = db.session.scalars(sa.select(Subscriber).where(Subscriber.email == email)).first()
+    subscriber = for_address(email)
     if subscriber is None:
         try:
             with db.session.begin_nested():
@@ -134,17 +135,46 @@ def subscribe(email: str, preferences: Preferences, now: datetime | None = None)
     enqueue_after_commit(db.session(), CONFIRMATION_TASK, subscriber.id, preferences.as_dict())
 
 
-def confirm(token: str, now: datetime | None = None) -> Subscriber:
-    """Follow a confirmation link: the address is confirmed with the preferences it carries.
+@dataclass(frozen=True)
+class Confirmation:
+    """What following a confirmation link does: this subscriber gets these preferences."""
 
-    Raises :class:`tokens.InvalidToken` (or ``ExpiredToken``) and :class:`LinkNotValid`.
-    Confirming twice is harmless.
+    subscriber: Subscriber
+    preferences: Preferences
+
+
+def _same_address(tag: str, subscriber: Subscriber) -> bool:
+    return hmac.compare_digest(tag, tokens.address_tag(subscriber.email))
+
+
+def for_confirm_token(token: str) -> Confirmation:
+    """What a confirmation link would do, changing nothing: its page shows this and a button.
+
+    Raises :class:`tokens.InvalidToken` (or ``ExpiredToken``), :class:`InvalidPreferences`,
+    and :class:`LinkNotValid` when the link names no current subscriber at the address it was
+    mailed to, or was mailed before that address unsubscribed or bounced: an old link must not
+    bring back an address that left (a new sign-up mails a new link). The signing time is
+    rounded down to the second, so a link mailed in the very second the address left counts
+    as older: the safe side.
     """
-    request = tokens.load_confirm_token(token)
-    subscriber = db.session.get(Subscriber, request.subscriber_id)
-    if subscriber is None:
-        raise LinkNotValid(token)  # purged after it expired, or never existed
-    preferences = parse_preferences(request.preferences)
+    asked = tokens.load_confirm_token(token)
+    subscriber = db.session.get(Subscriber, asked.subscriber_id)
+    if subscriber is None or not _same_address(asked.address, subscriber):
+        raise LinkNotValid(token)  # purged after it expired, or the id now names someone else
+    if any(left is not None and asked.issued_at < left
+           for left in (subscriber.unsubscribed_at, subscriber.bounced_at)):
+        raise LinkNotValid(token)
+    return Confirmation(subscriber, parse_preferences(asked.preferences))
+
+
+def confirm(token: str, now: datetime | None = None) -> Subscriber:
+    """Follow a confirmation link (a POST from its page): the address is confirmed with the
+    preferences it carries.
+
+    Raises what :func:`for_confirm_token` raises. Confirming twice is harmless.
+    """
+    confirmation = for_confirm_token(token)
+    subscriber = confirmation.subscriber
     now = now or utcnow()
     if subscriber.status is not SubscriberStatus.CONFIRMED:
         if subscriber.status in (SubscriberStatus.UNSUBSCRIBED, SubscriberStatus.BOUNCED):
@@ -152,17 +182,27 @@ def confirm(token: str, now: datetime | None = None) -> Subscriber:
         subscriber.status = SubscriberStatus.CONFIRMED
         subscriber.confirmed_at = now
         subscriber.since_at = now
-    change_preferences(subscriber, preferences, now)
+    change_preferences(subscriber, confirmation.preferences, now)
     return subscriber
 
 
 def for_manage_token(token: str) -> Subscriber:
-    """The subscriber a manage or unsubscribe link names; raises if forged or revoked."""
-    subscriber_id, version = tokens.load_manage_token(token)
-    subscriber = db.session.get(Subscriber, subscriber_id)
-    if subscriber is None or subscriber.token_version != version:
+    """The subscriber a manage or unsubscribe link names; raises if forged or revoked.
+
+    Revoked: the subscriber is gone, their ``token_version`` has moved on, or the row with
+    that id now holds another address (ids can be reused after a delete).
+    """
+    named = tokens.load_manage_token(token)
+    subscriber = db.session.get(Subscriber, named.subscriber_id)
+    if (subscriber is None or subscriber.token_version != named.version
+            or not _same_address(named.address, subscriber)):
         raise LinkNotValid(token)
     return subscriber
+
+
+def for_address(email: str) -> Subscriber | None:
+    """The subscriber with this (normalised) address, if any."""
+    return db.session.scalars(sa.select(Subscriber).where(Subscriber.email == email)).first()
 
 
 def change_preferences(subscriber: Subscriber, preferences: Preferences,
@@ -216,9 +256,10 @@ def purge_pending(now: datetime | None = None) -> int:
     return result.rowcount or 0  # type: ignore[attr-defined]
 
 
-def confirm_url(subscriber_id: int, preferences: dict[str, Any]) -> str:
+def confirm_url(subscriber_id: int, email: str, preferences: dict[str, Any]) -> str:
     base = current_app.config["BASE_URL"]
-    return f"{base}/subscriptions/confirm/{tokens.confirm_token(subscriber_id, preferences)}"
+    token = tokens.confirm_token(subscriber_id, email, preferences)
+    return f"{base}/subscriptions/confirm/{token}"
 
 
 def send_confirmation(subscriber_id: int, preferences: dict[str, Any]) -> bool:
@@ -235,10 +276,11 @@ def send_confirmation(subscriber_id: int, preferences: dict[str, Any]) -> bool:
     mail_from = current_app.config["SETTINGS"].mail_from
     sender = sender_address(mail_from)
     wanted = parse_preferences(preferences)
-    manage = tokens.manage_token(subscriber.id, subscriber.token_version)
+    manage = tokens.manage_token(subscriber.id, subscriber.token_version, subscriber.email)
     template = Template(
         "confirm",
-        {"confirm_url": confirm_url(subscriber.id, wanted.as_dict()), "preferences": wanted,
+        {"confirm_url": confirm_url(subscriber.id, subscriber.email, wanted.as_dict()),
+         "preferences": wanted,
          "already": subscriber.status is SubscriberStatus.CONFIRMED, "base_url": base_url,
          "max_age_hours": int(tokens.CONFIRM_MAX_AGE.total_seconds() // 3600)},
         mail_from=mail_from, domain=urlsplit(base_url).hostname or "localhost",

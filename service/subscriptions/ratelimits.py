@@ -10,6 +10,7 @@ import hashlib
 
 from flask import request
 from flask_limiter.util import get_remote_address
+from werkzeug.exceptions import HTTPException
 
 from service.subscriptions.lifecycle import normalise_email
 
@@ -21,12 +22,26 @@ def client_key() -> str:
     return f"client:{get_remote_address()}"
 
 
-def address_key() -> str:
-    """The normalised address of a form or JSON sign-up (anything unparseable shares one key)."""
+def _submitted_address() -> object:
     raw: object = request.form.get("email")
     if raw is None:
         body = request.get_json(silent=True)
         raw = body.get("email") if isinstance(body, dict) else None
+    return raw
+
+
+def address_key() -> str:
+    """The normalised address of a form or JSON sign-up (anything unparseable shares one key).
+
+    Never raises: it runs before the view, and a body that cannot be read is the view's to
+    answer, in its own format (HTML for the form, problem details for the API).
+    """
+    try:
+        raw = _submitted_address()
+    # Over MAX_CONTENT_LENGTH (413) or cut short; or JSON nested so deeply that json raises
+    # RecursionError (get_json(silent=True) only swallows ValueError).
+    except (HTTPException, RecursionError):
+        raw = None
     try:
         address = normalise_email(raw)
     except ValueError:

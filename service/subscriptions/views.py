@@ -1,9 +1,11 @@
 """Subscriber pages: sign up, confirm, manage, and the one-click unsubscribe (RFC 8058).
 
 The link in an email is the reader's only credential: a forged or altered one gets a 400 page,
-a revoked one (or one for a purged sign-up) a 404, never someone else's subscription. A GET
-never changes anything but confirming: link scanners fetch unsubscribe links, so leaving takes
-a POST, which needs no cookie, CSRF token or login, as mail clients send it on their own.
+a revoked one (or one for a purged sign-up, or for an id that now names another address) a 404,
+never someone else's subscription. A GET never changes anything: mail scanners fetch every link
+in a message, so confirming takes a POST from the confirmation page's button (with a CSRF
+token), and leaving takes a POST, which needs no cookie, CSRF token or login, as mail clients
+send it on their own (RFC 8058).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ def _bad_link(exc: Exception) -> tuple[str, int]:
 
 
 def _manage_url(subscriber: Subscriber) -> str:
-    token = tokens.manage_token(subscriber.id, subscriber.token_version)
+    token = tokens.manage_token(subscriber.id, subscriber.token_version, subscriber.email)
     return f"{current_app.config['BASE_URL']}/subscriptions/manage/{token}"
 
 
@@ -64,9 +66,19 @@ def subscribe() -> str | tuple[str, int]:
     return render_template("subscriptions/check_inbox.html", email=email)
 
 
-@bp.get("/subscriptions/confirm/<token>")
+@bp.route("/subscriptions/confirm/<token>", methods=["GET", "POST"])
 def confirm(token: str) -> str | tuple[str, int]:
+    """GET shows what the link confirms and a button; only the button's POST confirms.
+
+    A scanner's GET must not re-subscribe an address that left, nor overwrite a confirmed
+    subscriber's preferences with those of a later sign-up request.
+    """
     try:
+        if request.method == "GET":
+            confirmation = lifecycle.for_confirm_token(token)
+            return render_template("subscriptions/confirm.html", token=token,
+                                   subscriber=confirmation.subscriber,
+                                   preferences=confirmation.preferences)
         subscriber = lifecycle.confirm(token)
     except (tokens.InvalidToken, lifecycle.LinkNotValid, lifecycle.InvalidPreferences) as exc:
         db.session.rollback()

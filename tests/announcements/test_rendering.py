@@ -6,7 +6,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from service.announcements.rendering import render_markdown, sanitize_html
+from service.announcements.rendering import is_rtl, render_markdown, sanitize_html
 
 ATTACKS = [
     "<script>alert(1)</script>",
@@ -77,3 +77,14 @@ def test_arabic_and_entities_are_kept() -> None:
 def test_sanitize_is_idempotent() -> None:
     once = sanitize_html('<p><a href="https://x.org" onclick="y">x</a></p>')
     assert sanitize_html(once) == once
+
+
+@pytest.mark.parametrize("language", ["ar", "AR", "ar-EG", "ckb", "fa-IR", "he", "ur", "Yi"])
+def test_right_to_left_languages(language: str) -> None:
+    assert is_rtl(language)
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "en-GB", "ru", "zh-Hant", "arn", "", "x-ar"])
+def test_left_to_right_languages(language: str) -> None:
+    assert not is_rtl(language)
+

@@ -124,3 +124,12 @@ def test_tokens_are_shown_once_work_and_can_be_revoked(
         assert accounts.editor_for_token(token) is None
     nobody = post(client, TOKENS, TOKENS, editor="999999", name="x")
     assert nobody.status_code == 200 and 'id="new-token"' not in nobody.text
+
+
+def test_an_id_too_large_for_the_database_is_404_not_500(
+    client: FlaskClient, signed_in: Callable[[str], EditorInfo]
+) -> None:
+    signed_in("admin")
+    for number in ("2147483648", "99999999999999999999"):
+        assert client.get(f"{EDITORS}/{number}").status_code == 404
+        assert post(client, f"{TOKENS}/{number}/revoke", TOKENS).status_code == 404

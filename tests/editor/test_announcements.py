@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, timedelta
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
@@ -333,3 +334,18 @@ def test_an_author_cannot_publish_a_new_announcement(
     assert response.status_code == 403
     with clean_app.app_context():
         assert count(Announcement) == 0
+
+
+NOT_NUMBERS = ["²", "٣", "99999999999999999999", "2147483648"]
+
+
+@pytest.mark.parametrize("bad", NOT_NUMBERS)
+def test_a_number_in_the_url_that_is_none_is_404_not_500(
+    clean_app: Flask, client: FlaskClient, signed_in: Callable[[str], EditorInfo], bad: str
+) -> None:
+    signed_in("editor")
+    assert client.get("/editor/announcements", query_string={"page": bad}).status_code == 404
+    assert client.get("/editor/announcements?page=1").status_code == 200
+    if bad.isascii():  # too large for an integer column: the route itself does not match
+        assert client.get(f"/editor/announcements/{bad}").status_code == 404
+        assert post(client, f"/editor/announcements/{bad}/publish", "/editor/").status_code == 404

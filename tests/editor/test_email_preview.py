@@ -191,3 +191,33 @@ def test_signed_out_goes_to_sign_in(client: FlaskClient) -> None:
         response = client.get(path)
         assert response.status_code == 302
         assert response.location.startswith("/editor/login?next=")
+
+
+@pytest.mark.parametrize("bad", ["²", "٣", "99999999999999999999", "2147483648", "0"])
+def test_an_announcement_number_that_is_none_is_404_not_500(
+    clean_app: Flask, client: FlaskClient, signed_in: Callable[[str], EditorInfo], bad: str
+) -> None:
+    _publish(clean_app, "Satellite handover")
+    signed_in("editor")
+    for path in (PAGE, f"{PAGE}/instant.html"):
+        assert client.get(path, query_string={"announcement": bad}).status_code == 404, path
+        assert client.get(path).status_code == 200, path
+
+
+@pytest.mark.parametrize(("language", "direction"), [
+    ("ar", "rtl"), ("AR", "rtl"), ("ckb", "rtl"), ("fa-IR", "rtl"), ("en", "ltr"), ("fr", "ltr"),
+])
+def test_the_instant_email_reads_in_the_direction_of_its_language(
+    clean_app: Flask, client: FlaskClient, signed_in: Callable[[str], EditorInfo],
+    language: str, direction: str,
+) -> None:
+    """The email and the page decide alike (``rendering.is_rtl``): Sorani Kurdish and an
+    upper-case tag were left to right in emails while their pages were right to left."""
+    announcement_id = _publish(clean_app, "شراكة جديدة", language=language, slug="item")
+    signed_in("editor")
+    email = client.get(f"{PAGE}/instant.html", query_string={"announcement": announcement_id})
+    assert email.status_code == 200
+    assert f'<div lang="{language}" dir="{direction}"' in email.text
+    page = client.get("/announcements/item").text
+    assert f'lang="{language}" dir="{direction}"' in page
+

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
@@ -153,3 +154,21 @@ def test_submission_is_a_revision_and_survives_edits(
         publishing.publish(db.session.get(Announcement, item_id))
         db.session.commit()
         assert revisions.submitted_among([item_id]) == set()  # published: no longer waiting
+
+
+@pytest.mark.parametrize("bad", ["²", "٣", "99999999999999999999", "2147483648"])
+def test_a_revision_number_that_is_none_is_404_not_500(
+    clean_app: Flask, client: FlaskClient, signed_in: Callable[[str], EditorInfo], bad: str
+) -> None:
+    editor = signed_in("editor")
+    with clean_app.app_context():
+        item = publishing.create(title="Numbered", body="Body.", author_id=editor.id)
+        db.session.commit()
+        path = f"/editor/announcements/{item.id}"
+    diff = f"{path}/revisions/diff"
+    assert client.get(diff, query_string={"from": bad, "to": "1"}).status_code == 404
+    assert client.get(diff, query_string={"from": "1", "to": bad}).status_code == 404
+    assert client.get(diff, query_string={"from": "1", "to": "1"}).status_code == 200
+    if bad.isascii():
+        restore = post(client, f"{path}/revisions/{bad}/restore", f"{path}/revisions")
+        assert restore.status_code == 404

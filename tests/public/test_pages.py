@@ -59,6 +59,16 @@ def test_home_is_paginated(clean_app: Flask, client: FlaskClient) -> None:
         assert client.get(f"/?page={bad}").status_code == 404
 
 
+@pytest.mark.parametrize("path", ["/", "/tags/agreements", "/partners/esa"])
+@pytest.mark.parametrize("bad", ["²", "٣", "99999999999999999999", "2147483648", "1e3"])
+def test_a_page_number_that_is_no_number_is_404_not_500(
+    clean_app: Flask, client: FlaskClient, path: str, bad: str
+) -> None:
+    _publish(clean_app, title="Hello ESA", tags=["agreements"], partners=["esa"])
+    assert client.get(path, query_string={"page": bad}).status_code == 404
+    assert client.get(path, query_string={"page": "1"}).status_code == 200
+
+
 @pytest.mark.parametrize(
     "path", ["/", "/tags/agreements", "/partners/esa", "/feeds", "/announcements/hello-esa"]
 )

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
@@ -17,7 +17,7 @@ from service.subscriptions import lifecycle, tokens
 from service.subscriptions.models import Frequency, Subscriber, SubscriberStatus
 from tests.conftest import wait_for
 from tests.mail.smtp import SmtpServer
-from tests.subscriptions.helpers import add_subscriber, links
+from tests.subscriptions.helpers import add_subscriber, csrf_token, follow_confirm_link, links
 
 
 def _subscriber(app: Flask, email: str) -> Subscriber | None:
@@ -47,13 +47,14 @@ def test_subscribe_confirm_manage_and_leave_by_email(
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert links(msg, "html")["confirm"] == links(msg)["confirm"]
 
-    page = client.get(links(msg)["confirm"])
+    page = follow_confirm_link(client, links(msg)["confirm"])
     assert page.status_code == 200 and b"You are subscribed" in page.data
     confirmed = _subscriber(clean_app, "reader@example.org")
     assert confirmed is not None and confirmed.status is SubscriberStatus.CONFIRMED
     assert (confirmed.frequency, confirmed.tags, confirmed.partners, confirmed.language) == (
         Frequency.WEEKLY, ["earth-observation"], ["esa"], "en")
-    assert client.get(links(msg)["confirm"]).status_code == 200  # a second click is harmless
+    # A second click is harmless.
+    assert follow_confirm_link(client, links(msg)["confirm"]).status_code == 200
 
     manage = links(msg)["manage"]
     assert client.get(manage).status_code == 200
@@ -87,7 +88,7 @@ def test_the_answer_is_the_same_for_new_pending_and_confirmed(
     assert known is not None and known.frequency is Frequency.DAILY
     msg = smtp_server.to("known@example.org")[0].message
     assert msg["Subject"] == "Confirm your new Newsroom subscription settings"
-    assert client.get(links(msg)["confirm"]).status_code == 200
+    assert follow_confirm_link(client, links(msg)["confirm"]).status_code == 200
     assert _subscriber(clean_app, "known@example.org").frequency is Frequency.INSTANT
 
 
@@ -120,6 +121,25 @@ def test_not_json_gets_a_problem(client: FlaskClient) -> None:
     assert response.status_code == 400 and response.mimetype == "application/problem+json"
 
 
+def test_a_body_over_the_limit_gets_a_problem(clean_app: Flask, client: FlaskClient) -> None:
+    limit = clean_app.config["MAX_CONTENT_LENGTH"]
+    body = b'{"email": "a@example.org", "tags": ["' + b"x" * limit + b'"]}'
+    response = client.post("/api/v1/subscriptions", data=body, content_type="application/json")
+    assert response.status_code == 413 and response.mimetype == "application/problem+json"
+    problem = response.get_json()
+    assert problem["status"] == 413 and str(limit) in problem["detail"]
+
+
+@pytest.mark.parametrize("body", ["[" * 100_000, '{"email": ' + "[" * 100_000,
+                                  '{"email": "a@example.org", "tags": ' + "{\"a\": " * 50_000])
+def test_deeply_nested_json_gets_a_problem_not_a_500(client: FlaskClient, body: str) -> None:
+    # json raises RecursionError here, not ValueError: neither the per-address rate-limit key
+    # (read before the view) nor the view may let it through.
+    response = client.post("/api/v1/subscriptions", data=body, content_type="application/json")
+    assert response.status_code == 400 and response.mimetype == "application/problem+json"
+    assert response.get_json()["status"] == 400
+
+
 def test_rate_limited_per_address_and_per_client(clean_app: Flask) -> None:
     client = clean_app.test_client()
     for n in range(5):
@@ -129,22 +149,17 @@ def test_rate_limited_per_address_and_per_client(clean_app: Flask) -> None:
     response = other.post("/api/v1/subscriptions", json={"email": "TARGET@example.org"},
                           environ_base={"REMOTE_ADDR": "192.0.2.7"})
     assert response.status_code == 429 and response.mimetype == "application/problem+json"
+    assert response.get_json()["status"] == 429 and "Retry-After" in response.headers
     # Other addresses from the same client go on, up to the per-client limit.
     statuses = [_sign_up(client, email=f"r{n}@example.org").status_code for n in range(30)]
     assert statuses[:25] == [202] * 25 and statuses[-1] == 429
-
-
-def _csrf(page: bytes) -> str:
-    match = re.search(rb'name="csrf_token" type="hidden" value="([^"]+)"', page)
-    assert match, "no CSRF token in the form"
-    return match.group(1).decode()
 
 
 def test_html_form(clean_app: Flask, client: FlaskClient, smtp_server: SmtpServer,
                    celery_worker: Any) -> None:
     page = client.get("/subscribe")
     assert page.status_code == 200
-    token = _csrf(page.data)
+    token = csrf_token(page.data)
     assert client.post("/subscribe", data={"email": "x@example.org"}).status_code == 400  # no CSRF
     bad = client.post("/subscribe", data={"csrf_token": token, "email": "nope",
                                           "frequency": "daily"})
@@ -153,7 +168,7 @@ def test_html_form(clean_app: Flask, client: FlaskClient, smtp_server: SmtpServe
                                            "frequency": "instant"})
     assert done.status_code == 200 and b"Check your inbox" in done.data
     msg = wait_for(lambda: smtp_server.to("form@example.org"))[0].message
-    assert client.get(links(msg)["confirm"]).status_code == 200
+    assert follow_confirm_link(client, links(msg)["confirm"]).status_code == 200
     subscriber = _subscriber(clean_app, "form@example.org")
     assert subscriber is not None and subscriber.frequency is Frequency.INSTANT
 
@@ -162,10 +177,10 @@ def test_manage_page_changes_preferences_and_resubscribes(clean_app: Flask,
                                                           client: FlaskClient) -> None:
     subscriber_id = add_subscriber(clean_app, "m@example.org", "daily")
     with clean_app.app_context():
-        path = f"/subscriptions/manage/{tokens.manage_token(subscriber_id, 0)}"
+        path = f"/subscriptions/manage/{tokens.manage_token(subscriber_id, 0, 'm@example.org')}"
     page = client.get(path)
     assert page.status_code == 200 and b"m@example.org" in page.data
-    token = _csrf(page.data)
+    token = csrf_token(page.data)
     saved = client.post(path, data={"csrf_token": token, "action": "save",
                                     "frequency": "weekly", "language": ""})
     assert saved.status_code == 200 and b"Saved." in saved.data
@@ -178,31 +193,48 @@ def test_manage_page_changes_preferences_and_resubscribes(clean_app: Flask,
     assert _subscriber(clean_app, "m@example.org").status is SubscriberStatus.CONFIRMED
 
 
-def _expired_confirm_token(app: Flask, subscriber_id: int) -> str:
-    class LongAgo(TimestampSigner):
+def _confirm_token_signed_ago(app: Flask, seconds: float, subscriber_id: int, email: str,
+                              frequency: str = "daily") -> str:
+    """A genuine confirmation token, signed ``seconds`` ago."""
+    class Earlier(TimestampSigner):
         def get_timestamp(self) -> int:
-            return int(time.time() - tokens.CONFIRM_MAX_AGE.total_seconds() - 60)
+            return int(time.time() - seconds)
 
     serializer = URLSafeTimedSerializer(app.config["SECRET_KEY"],
-                                        salt="newsroom.subscriptions.confirm", signer=LongAgo)
-    return serializer.dumps({"s": subscriber_id, "p": {"frequency": "daily"}})
+                                        salt="newsroom.subscriptions.confirm", signer=Earlier)
+    return serializer.dumps({"s": subscriber_id, "a": tokens.address_tag(email),
+                             "p": {"frequency": frequency}})
+
+
+def _after_the_second_of(moment: datetime) -> None:
+    """Signing times are whole seconds: wait until one is past ``moment``."""
+    wait_for(lambda: time.time() >= int(moment.timestamp()) + 1, timeout=3)
 
 
 def test_forged_altered_expired_and_revoked_links(clean_app: Flask, client: FlaskClient) -> None:
     victim = add_subscriber(clean_app, "victim@example.org", "daily")
     with clean_app.app_context():
-        manage = tokens.manage_token(victim, 0)
-        confirm = tokens.confirm_token(victim, {"frequency": "instant"})
-        expired = _expired_confirm_token(clean_app, victim)
+        manage = tokens.manage_token(victim, 0, "victim@example.org")
+        confirm = tokens.confirm_token(victim, "victim@example.org", {"frequency": "instant"})
+        expired = _confirm_token_signed_ago(
+            clean_app, tokens.CONFIRM_MAX_AGE.total_seconds() + 60, victim, "victim@example.org")
+        tag = tokens.address_tag("victim@example.org")
         forged = URLSafeTimedSerializer("not-our-key", salt="newsroom.subscriptions.manage"
-                                        ).dumps([victim, 0])
+                                        ).dumps([victim, 0, tag])
+        # Genuine, in the shape used before links named an address: refused as well.
+        two_part = URLSafeTimedSerializer(clean_app.config["SECRET_KEY"],
+                                          salt="newsroom.subscriptions.manage").dumps([victim, 0])
     altered = manage[:-2] + ("AA" if not manage.endswith("AA") else "BB")
     other_subscriber = manage.replace(manage.split(".")[0], "WzIsMF0")  # [2,0], same signature
+    form_token = csrf_token(client.get("/subscribe").data)  # so POSTs reach the link check
     for path in (f"/subscriptions/unsubscribe/{altered}", f"/subscriptions/manage/{forged}",
                  f"/subscriptions/unsubscribe/{other_subscriber}",
+                 f"/subscriptions/unsubscribe/{two_part}",
                  f"/subscriptions/unsubscribe/{confirm}",  # a token of another purpose
                  f"/subscriptions/confirm/{manage}", "/subscriptions/confirm/garbage"):
-        assert client.post(path).status_code in (400, 405), path
+        response = client.post(path, data={"csrf_token": form_token, "action": "save",
+                                           "List-Unsubscribe": "One-Click"})
+        assert response.status_code == 400 and b"not valid" in response.data, path
         response = client.get(path)
         assert response.status_code == 400, path
         assert b"not valid" in response.data
@@ -211,11 +243,133 @@ def test_forged_altered_expired_and_revoked_links(clean_app: Flask, client: Flas
     assert _subscriber(clean_app, "victim@example.org").status is SubscriberStatus.CONFIRMED
     assert _subscriber(clean_app, "victim@example.org").frequency is Frequency.DAILY
 
-    # Leaving and coming back revokes the links mailed before.
-    client.post(f"/subscriptions/unsubscribe/{manage}")
-    assert client.get(f"/subscriptions/confirm/{confirm}").status_code == 200
+    # Leaving revokes the confirmation links mailed before; coming back (with a link mailed
+    # after leaving) revokes the manage links mailed before.
+    assert client.post(f"/subscriptions/unsubscribe/{manage}").status_code == 200
+    left = _subscriber(clean_app, "victim@example.org")
+    assert left is not None and left.unsubscribed_at is not None
+    assert client.get(f"/subscriptions/confirm/{confirm}").status_code == 404
+    _after_the_second_of(left.unsubscribed_at)
+    with clean_app.app_context():
+        again = tokens.confirm_token(victim, "victim@example.org", {"frequency": "instant"})
+    assert follow_confirm_link(client, f"/subscriptions/confirm/{again}").status_code == 200
+    assert _subscriber(clean_app, "victim@example.org").status is SubscriberStatus.CONFIRMED
     response = client.get(f"/subscriptions/manage/{manage}")
     assert response.status_code == 404 and b"no longer valid" in response.data
+
+
+def test_opening_a_confirmation_link_changes_nothing(
+    clean_app: Flask, client: FlaskClient, smtp_server: SmtpServer, celery_worker: Any
+) -> None:
+    """Mail scanners fetch every link: only the page's button (a POST) confirms."""
+    add_subscriber(clean_app, "known@example.org", "daily")
+    for address in ("new@example.org", "known@example.org"):
+        assert _sign_up(client, email=address, frequency="instant").status_code == 202
+    scanner = clean_app.test_client(use_cookies=False)
+    pages = {}
+    for address in ("new@example.org", "known@example.org"):
+        path = links(wait_for(lambda a=address: smtp_server.to(a))[0].message)["confirm"]
+        pages[path] = scanner.get(path)
+        scanner.get(path)  # and again
+        assert scanner.post(path).status_code == 400  # a POST without the page's CSRF token
+    pending = _subscriber(clean_app, "new@example.org")
+    assert pending is not None and pending.status is SubscriberStatus.PENDING
+    assert pending.confirmed_at is None
+    known = _subscriber(clean_app, "known@example.org")
+    assert known is not None and known.frequency is Frequency.DAILY
+    for path, page in pages.items():  # what was shown: a form posting back, with a button
+        assert page.status_code == 200 and b"Confirm my subscription</button>" in page.data
+        assert f'<form method="post" action="{path}">'.encode() in page.data
+
+    assert follow_confirm_link(client, path).status_code == 200  # known's link, pressed
+    assert _subscriber(clean_app, "known@example.org").frequency is Frequency.INSTANT
+
+
+def test_an_old_confirmation_link_cannot_bring_back_an_address_that_left(
+    clean_app: Flask, client: FlaskClient, smtp_server: SmtpServer, celery_worker: Any
+) -> None:
+    assert _sign_up(client, email="leaver@example.org", frequency="daily").status_code == 202
+    first = wait_for(lambda: smtp_server.to("leaver@example.org"))[0].message
+    confirm = links(first)["confirm"]
+    assert follow_confirm_link(client, confirm).status_code == 200
+    # One click in the mail client (RFC 8058), no cookie.
+    bare = clean_app.test_client(use_cookies=False)
+    assert bare.post(links(first)["unsubscribe"], data="List-Unsubscribe=One-Click",
+                     content_type="application/x-www-form-urlencoded").status_code == 200
+    left = _subscriber(clean_app, "leaver@example.org")
+    assert left is not None and left.status is SubscriberStatus.UNSUBSCRIBED
+
+    # The old confirmation link, opened (a scanner) or posted (a replayed form): refused.
+    page = client.get(confirm)
+    assert page.status_code == 404 and b"no longer valid" in page.data
+    form_token = csrf_token(client.get("/subscribe").data)
+    page = client.post(confirm, data={"csrf_token": form_token})
+    assert page.status_code == 404 and b"no longer valid" in page.data
+    assert _subscriber(clean_app, "leaver@example.org").status is SubscriberStatus.UNSUBSCRIBED
+
+    # Signing up again mails a new link, and that one works.
+    assert left.unsubscribed_at is not None
+    _after_the_second_of(left.unsubscribed_at)
+    assert _sign_up(client, email="leaver@example.org", frequency="weekly").status_code == 202
+    second = wait_for(lambda: smtp_server.to("leaver@example.org")[1:])[0].message
+    assert links(second)["confirm"] != confirm
+    assert follow_confirm_link(client, links(second)["confirm"]).status_code == 200
+    back = _subscriber(clean_app, "leaver@example.org")
+    assert back is not None and back.status is SubscriberStatus.CONFIRMED
+    assert back.frequency is Frequency.WEEKLY
+
+
+def test_a_confirmation_link_from_before_a_bounce_is_refused(clean_app: Flask,
+                                                             client: FlaskClient) -> None:
+    subscriber_id = add_subscriber(clean_app, "gone@example.org", "daily")
+    with clean_app.app_context():
+        old = _confirm_token_signed_ago(clean_app, 60, subscriber_id, "gone@example.org",
+                                        "instant")
+        lifecycle.mark_bounced([subscriber_id])
+        db.session.commit()
+    response = client.get(f"/subscriptions/confirm/{old}")
+    assert response.status_code == 404 and b"no longer valid" in response.data
+    form_token = csrf_token(client.get("/subscribe").data)
+    assert client.post(f"/subscriptions/confirm/{old}",
+                       data={"csrf_token": form_token}).status_code == 404
+    bounced = _subscriber(clean_app, "gone@example.org")
+    assert bounced is not None and bounced.status is SubscriberStatus.BOUNCED
+
+
+def test_links_name_an_address_so_a_reused_id_inherits_none(clean_app: Flask,
+                                                             client: FlaskClient) -> None:
+    """SQLite reuses the highest id after a delete: a purged sign-up's links must not reach
+    whoever gets its id next."""
+    first_id = add_subscriber(clean_app, "first@example.org", "daily",
+                              status=SubscriberStatus.PENDING)
+    with clean_app.app_context():
+        manage = tokens.manage_token(first_id, 0, "first@example.org")
+        confirm = tokens.confirm_token(first_id, "first@example.org", {"frequency": "instant"})
+        db.session.execute(sa.delete(Subscriber).where(Subscriber.id == first_id))
+        now = utcnow()
+        db.session.add(Subscriber(id=first_id, email="second@example.org",
+                                  status=SubscriberStatus.CONFIRMED, frequency=Frequency.DAILY,
+                                  tags=[], partners=[], confirmed_at=now, since_at=now))
+        db.session.commit()
+        own = tokens.manage_token(first_id, 0, "second@example.org")
+        db.session.remove()
+
+    form_token = csrf_token(client.get("/subscribe").data)
+    for path in (f"/subscriptions/manage/{manage}", f"/subscriptions/unsubscribe/{manage}",
+                 f"/subscriptions/confirm/{confirm}"):
+        response = client.get(path)
+        assert response.status_code == 404 and b"no longer valid" in response.data, path
+        response = client.post(path, data={"csrf_token": form_token, "action": "save",
+                                           "frequency": "weekly"})
+        assert response.status_code == 404, path
+    bare = clean_app.test_client(use_cookies=False)
+    assert bare.post(f"/subscriptions/unsubscribe/{manage}", data="List-Unsubscribe=One-Click",
+                     content_type="application/x-www-form-urlencoded").status_code == 404
+    second = _subscriber(clean_app, "second@example.org")
+    assert second is not None and second.id == first_id
+    assert (second.status, second.frequency) == (SubscriberStatus.CONFIRMED, Frequency.DAILY)
+    # Their own links work.
+    assert client.get(f"/subscriptions/manage/{own}").status_code == 200
 
 
 def test_pending_sign_ups_expire_and_are_purged(ctx: Flask) -> None:
