@@ -97,6 +97,12 @@ def _dispose_engines_of(database: str) -> None:
     for obj in gc.get_objects():
         if isinstance(obj, sa.Engine) and obj.url.database == database:
             obj.dispose()
+    # A connection still checked out (by a session of a worker thread stopped mid-task) is not
+    # in any pool; the DROP ... WITH (FORCE) below ends it on the server, and its object would
+    # then warn whenever it is collected, possibly after the last test.
+    for obj in gc.get_objects():
+        if isinstance(obj, psycopg.Connection) and not obj.closed and obj.info.dbname == database:
+            obj.close()
 
 
 def make_settings(tmp: Path, database_url: str, redis_url: str, **changes: Any) -> Settings:

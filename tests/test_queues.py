@@ -14,6 +14,7 @@ from workers.celery_app import BEAT_SCHEDULE
     ("feeds.rebuild", "celery"),
     ("announcements.publish_due", "celery"),
     ("mail.send_batch", "mail"),
+    ("mail.start_instant", "mail"),
     ("mail.resume", "mail"),
     ("subscriptions.send_confirmation", "mail"),
     ("subscriptions.purge_pending", "mail"),

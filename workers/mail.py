@@ -45,6 +45,13 @@ def send_confirmation(self: Task, subscriber_id: int, preferences: dict[str, Any
         raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from None
 
 
+@shared_task(name="mail.start_instant")
+def start_instant(announcement_id: int) -> int | None:
+    """Create (once) the instant mailing of a published announcement and queue its batches."""
+    mailing = delivery.start_instant(announcement_id)
+    return mailing.id if mailing is not None else None
+
+
 @shared_task(name="digests.send")
 def send_digests(kind: str) -> int | None:
     """Start the digest of the period that ended last, unless it has started (beat: often)."""
