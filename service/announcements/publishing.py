@@ -190,9 +190,14 @@ def update(
 
 
 def publish(announcement: Announcement, at: datetime | None = None) -> None:
-    """Make it public now (or at ``at``, the official time of a due embargo)."""
+    """Make it public now (or at ``at``, the official time of a due embargo).
+
+    A retracted announcement stays retracted: its page says so, and readers were told.
+    """
     if announcement.status is Status.PUBLISHED:
         return
+    if announcement.status is Status.RETRACTED:
+        raise NotAllowed("a retracted announcement cannot be published again")
     now = utcnow()
     announcement.status = Status.PUBLISHED
     announcement.published_at = announcement.published_at or at or now
@@ -212,7 +217,10 @@ def schedule(announcement: Announcement, when: datetime) -> None:
 
 
 def unschedule(announcement: Announcement) -> None:
-    """Back to draft: the embargo is lifted without publishing."""
+    """Back to draft: the embargo is lifted without publishing. A draft stays a draft; what
+    readers have seen cannot go back to draft."""
+    if announcement.status in (Status.PUBLISHED, Status.RETRACTED):
+        raise NotAllowed(f"a {announcement.status.value} announcement is not scheduled")
     if announcement.status is Status.SCHEDULED:
         announcement.status = Status.DRAFT
         announcement.publish_at = None

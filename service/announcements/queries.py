@@ -17,9 +17,8 @@ from service.announcements.models import (
     announcement_tags,
 )
 from service.database import db
+from service.url_numbers import MAX_INT
 
-# Postgres' integer column: a larger id cannot exist, and comparing one would be an error there.
-MAX_ID = 2**31 - 1
 # What readers have seen. A retracted announcement was public: the tags and partners it had stay
 # public, so their feeds go on existing and readers see the item leave.
 SEEN_BY_READERS = (Status.PUBLISHED, Status.RETRACTED)
@@ -35,7 +34,7 @@ class Page:
 
 def get(announcement_id: int, *, for_update: bool = False) -> Announcement | None:
     """One announcement; ``for_update`` locks its row (PostgreSQL) until the commit."""
-    if not 0 < announcement_id <= MAX_ID:
+    if not 0 < announcement_id <= MAX_INT:  # a larger id cannot exist, and is an error in SQL
         return None
     query = (
         sa.select(Announcement)

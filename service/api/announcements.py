@@ -262,17 +262,12 @@ def schedule_announcement(announcement_id: int) -> Response:
     return _act(announcement_id, "schedule", schemas.ScheduleRequest, _schedule)
 
 
-def _unschedule(item: Announcement, _: object) -> None:
-    if item.status in (Status.PUBLISHED, Status.RETRACTED):
-        raise publishing.NotAllowed(f"a {item.status.value} announcement is not scheduled")
-    publishing.unschedule(item)
-
-
 @bp.post("/announcements/<int:announcement_id>/unschedule")
 @operation(summary="Lift the embargo, back to draft", body=schemas.EmptyRequest,
            body_optional=True, **_ACTION)
 def unschedule_announcement(announcement_id: int) -> Response:
-    return _act(announcement_id, "unschedule", schemas.EmptyRequest, _unschedule)
+    return _act(announcement_id, "unschedule", schemas.EmptyRequest,
+                lambda item, _: publishing.unschedule(item))
 
 
 @bp.post("/announcements/<int:announcement_id>/retract")

@@ -414,10 +414,11 @@ def _back(item: Announcement) -> Response:
 @bp.post("/announcements/<int:announcement_id>/publish")
 def publish(announcement_id: int) -> Response:
     _, item = _publisher_and_item(announcement_id)
-    if item.status not in (Status.DRAFT, Status.SCHEDULED):
-        flash(f"A {item.status.value} announcement cannot be published.", "error")
+    try:
+        publishing.publish(item)
+    except publishing.NotAllowed as exc:
+        flash(f"Not published: {exc}.", "error")
         return _back(item)
-    publishing.publish(item)
     db.session.commit()
     flash("Published. Readers see it now; feeds follow in moments.")
     return _back(item)
@@ -443,7 +444,11 @@ def schedule(announcement_id: int) -> Response:
 @bp.post("/announcements/<int:announcement_id>/unschedule")
 def unschedule(announcement_id: int) -> Response:
     _, item = _publisher_and_item(announcement_id)
-    publishing.unschedule(item)
+    try:
+        publishing.unschedule(item)
+    except publishing.NotAllowed as exc:
+        flash(f"Not changed: {exc}.", "error")
+        return _back(item)
     db.session.commit()
     flash("Back to draft: the embargo is lifted and nothing was published.")
     return _back(item)

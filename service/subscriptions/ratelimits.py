@@ -1,18 +1,18 @@
 """Sign-up rate limits, kept in Redis by Flask-Limiter: per client and per address.
 
 The per-address limit stops anyone from flooding one mailbox with confirmation emails from many
-clients; its key is a hash of the normalised address, so no address is stored in Redis.
+clients; its key is the normalised address's hash (``tokens.address_tag``), so no address is
+stored in Redis.
 """
 
 from __future__ import annotations
-
-import hashlib
 
 from flask import request
 from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import HTTPException
 
 from service.subscriptions.lifecycle import normalise_email
+from service.subscriptions.tokens import address_tag
 
 PER_CLIENT = "30 per hour"
 PER_ADDRESS = "5 per hour;10 per day"
@@ -46,4 +46,4 @@ def address_key() -> str:
         address = normalise_email(raw)
     except ValueError:
         return "address:invalid"
-    return "address:" + hashlib.sha256(address.encode()).hexdigest()[:32]
+    return "address:" + address_tag(address)

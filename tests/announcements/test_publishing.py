@@ -94,3 +94,9 @@ def test_retract_only_published(ctx: Flask) -> None:
     db.session.commit()
     assert item.status is Status.RETRACTED
     assert [e.kind for e in _events()] == ["announcement.published", "announcement.retracted"]
+    # The same rules for the API and the editor: what readers saw never goes back.
+    with pytest.raises(publishing.NotAllowed):
+        publishing.publish(item)
+    with pytest.raises(publishing.NotAllowed):
+        publishing.unschedule(item)
+    assert item.status is Status.RETRACTED

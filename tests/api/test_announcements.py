@@ -352,6 +352,7 @@ def test_status_actions(client: FlaskClient, editor: EditorInfo) -> None:
     problem(client.post(f"{path}/unschedule", headers=editor.auth), 409, "not-allowed")
     retracted = client.post(f"{path}/retract", headers=editor.auth).get_json()
     assert retracted["status"] == "retracted"
+    problem(client.post(f"{path}/publish", headers=editor.auth), 409, "not-allowed")
     problem(client.post(f"{API}/424242/publish", headers=editor.auth), 404)
 
 

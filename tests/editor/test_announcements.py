@@ -196,6 +196,9 @@ def test_edit_updates_and_publish_schedule_retract(
     assert client.get("/announcements/after").status_code == 410
     again = post(client, f"{path}/publish", path)
     assert "cannot be published" in client.get(again.location).text
+    back = post(client, f"{path}/unschedule", path)  # never "back to draft" once readers saw it
+    assert "is not scheduled" in client.get(back.location).text
+    assert _item(clean_app, path).status is Status.RETRACTED
     with clean_app.app_context():
         kinds = list(db.session.scalars(sa.select(OutboxEvent.kind).order_by(OutboxEvent.id)))
     assert kinds == ["announcement.published", "announcement.updated", "announcement.retracted"]
