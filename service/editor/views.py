@@ -8,6 +8,7 @@ same ``auth.can_*`` functions the templates use to show or hide its button.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -411,17 +412,25 @@ def _back(item: Announcement) -> Response:
     return redirect(url_for("editor.edit", announcement_id=item.id), code=303)
 
 
+def _status_change(item: Announcement, change: Callable[[], None], done: str,
+                   refused: str) -> Response:
+    """Apply a workflow step; the workflow's own refusal becomes a message, not an error page."""
+    try:
+        change()
+    except publishing.NotAllowed as exc:
+        flash(f"{refused}: {exc}.", "error")
+        return _back(item)
+    db.session.commit()
+    flash(done)
+    return _back(item)
+
+
 @bp.post("/announcements/<int:announcement_id>/publish")
 def publish(announcement_id: int) -> Response:
     _, item = _publisher_and_item(announcement_id)
-    try:
-        publishing.publish(item)
-    except publishing.NotAllowed as exc:
-        flash(f"Not published: {exc}.", "error")
-        return _back(item)
-    db.session.commit()
-    flash("Published. Readers see it now; feeds follow in moments.")
-    return _back(item)
+    return _status_change(item, lambda: publishing.publish(item),
+                          "Published. Readers see it now; feeds follow in moments.",
+                          "Not published")
 
 
 @bp.post("/announcements/<int:announcement_id>/schedule")
@@ -431,40 +440,26 @@ def schedule(announcement_id: int) -> Response:
     if not form.validate():
         flash("Not scheduled: " + "; ".join(form.publish_at.errors), "error")
         return _back(item)
-    try:
-        publishing.schedule(item, form.when())
-    except publishing.NotAllowed as exc:
-        flash(f"Not scheduled: {exc}.", "error")
-        return _back(item)
-    db.session.commit()
-    flash(f"Scheduled for {form.when():%d %B %Y %H:%M} UTC. Invisible everywhere until then.")
-    return _back(item)
+    when = form.when()
+    return _status_change(item, lambda: publishing.schedule(item, when),
+                          f"Scheduled for {when:%d %B %Y %H:%M} UTC. Invisible everywhere until "
+                          "then.", "Not scheduled")
 
 
 @bp.post("/announcements/<int:announcement_id>/unschedule")
 def unschedule(announcement_id: int) -> Response:
     _, item = _publisher_and_item(announcement_id)
-    try:
-        publishing.unschedule(item)
-    except publishing.NotAllowed as exc:
-        flash(f"Not changed: {exc}.", "error")
-        return _back(item)
-    db.session.commit()
-    flash("Back to draft: the embargo is lifted and nothing was published.")
-    return _back(item)
+    return _status_change(item, lambda: publishing.unschedule(item),
+                          "Back to draft: the embargo is lifted and nothing was published.",
+                          "Not changed")
 
 
 @bp.post("/announcements/<int:announcement_id>/retract")
 def retract(announcement_id: int) -> Response:
     _, item = _publisher_and_item(announcement_id)
-    try:
-        publishing.retract(item)
-    except publishing.NotAllowed as exc:
-        flash(f"Not retracted: {exc}.", "error")
-        return _back(item)
-    db.session.commit()
-    flash("Retracted: gone from lists and feeds; its page says it was retracted.")
-    return _back(item)
+    return _status_change(item, lambda: publishing.retract(item),
+                          "Retracted: gone from lists and feeds; its page says it was retracted.",
+                          "Not retracted")
 
 
 @bp.post("/announcements/<int:announcement_id>/submit")
