@@ -68,6 +68,6 @@ def create() -> Response | tuple[Response, int]:
         errors += [{"field": k, "message": v} for k, v in exc.errors.items()]
     if errors or preferences is None:
         raise Problem(422, "The subscription request is not valid.", errors=errors)
-    lifecycle.subscribe(email, preferences)
+    lifecycle.request_subscription(email, preferences)
     db.session.commit()
     return jsonify(ACCEPTED), 202

@@ -1,13 +1,17 @@
-"""Outbox handler: a published announcement is mailed to instant subscribers."""
+"""Outbox handlers: a sign-up gets its confirmation; a published announcement is mailed to
+instant subscribers."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
 
 from service import outbox
+from service.database import db
 from service.jobs import send_now
+from service.subscriptions import lifecycle
 
 START_INSTANT_TASK = "mail.start_instant"
 
@@ -27,3 +31,15 @@ def mail_instant_subscribers(payload: dict[str, Any]) -> None:
     if not send_now(current_app.extensions["celery"], START_INSTANT_TASK,
                     payload["announcement_id"]):
         raise MailQueueUnavailable(f"could not queue {START_INSTANT_TASK}")
+
+
+@outbox.handles(lifecycle.SIGN_UP_EVENT)
+def handle_sign_up(payload: dict[str, Any]) -> None:
+    """The worker's half of a sign-up: the pending row (if new) and the confirmation link.
+
+    Run twice (a worker died before the event was marked done), it mails a second link, which
+    is harmless: both confirm the same preferences.
+    """
+    lifecycle.subscribe(payload["email"], lifecycle.parse_preferences(payload["preferences"]),
+                        datetime.fromisoformat(payload["requested_at"]))
+    db.session.commit()

@@ -3,8 +3,10 @@
 Signing up never changes a confirmed subscription: it only mails a confirmation link that
 carries the preferences asked for. So the answer to a sign-up is the same whatever state the
 address is in (no enumeration), and nobody can subscribe, re-subscribe or reconfigure an address
-whose mailbox they cannot read. Every function changes rows in the caller's transaction; the
-caller commits.
+whose mailbox they cannot read. The request itself does the same work for every address, too
+(:func:`request_subscription` records one outbox event and reads nothing), so its timing tells
+no one either; a worker then looks the address up (:func:`subscribe`). Every function changes
+rows in the caller's transaction; the caller commits.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
+from service import outbox
 from service.database import db, utcnow
 from service.jobs import enqueue_after_commit
 from service.mail import mailer
@@ -30,6 +33,7 @@ from service.subscriptions import tokens
 from service.subscriptions.models import Frequency, Subscriber, SubscriberStatus
 
 CONFIRMATION_TASK = "subscriptions.send_confirmation"
+SIGN_UP_EVENT = "subscription.requested"
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 LANGUAGE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 MAX_TOPICS = 50
@@ -107,6 +111,17 @@ def parse_preferences(data: dict[str, Any], default_frequency: str = "daily") ->
     if errors:
         raise InvalidPreferences(errors)
     return Preferences(Frequency(frequency), tags, partners, language)
+
+
+def request_subscription(email: str, preferences: Preferences) -> None:
+    """What a sign-up request does: one outbox event, whatever state the address is in.
+
+    The row and the confirmation email are a worker's (``events.handle_sign_up`` calls
+    :func:`subscribe`); if the broker is down at commit, the outbox relay hands the event over
+    later, so no sign-up is lost.
+    """
+    outbox.record(SIGN_UP_EVENT, {"email": email, "preferences": preferences.as_dict(),
+                                  "requested_at": utcnow().isoformat()})
 
 
 def subscribe(email: str, preferences: Preferences, now: datetime | None = None) -> None:

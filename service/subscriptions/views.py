@@ -60,7 +60,7 @@ def subscribe() -> str | tuple[str, int]:
     except lifecycle.InvalidPreferences as exc:
         form.form_errors = list(exc.errors.values())
         return render_template("subscriptions/subscribe.html", form=form), 400
-    lifecycle.subscribe(email, preferences)
+    lifecycle.request_subscription(email, preferences)
     db.session.commit()
     # The same page whether the address is new, pending or already subscribed.
     return render_template("subscriptions/check_inbox.html", email=email)

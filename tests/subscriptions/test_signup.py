@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,8 +40,8 @@ def test_subscribe_confirm_manage_and_leave_by_email(
     response = _sign_up(client, email=" Reader@Example.ORG ", frequency="weekly",
                         tags=["earth-observation"], partners=["esa"], language="en")
     assert response.status_code == 202, response.get_json()
-    pending = _subscriber(clean_app, "reader@example.org")
-    assert pending is not None and pending.status is SubscriberStatus.PENDING
+    pending = wait_for(lambda: _subscriber(clean_app, "reader@example.org"))  # a worker's row
+    assert pending.status is SubscriberStatus.PENDING
 
     received = wait_for(lambda: smtp_server.to("reader@example.org"))
     msg = received[0].message
@@ -90,6 +92,55 @@ def test_the_answer_is_the_same_for_new_pending_and_confirmed(
     assert msg["Subject"] == "Confirm your new Newsroom subscription settings"
     assert follow_confirm_link(client, links(msg)["confirm"]).status_code == 200
     assert _subscriber(clean_app, "known@example.org").frequency is Frequency.INSTANT
+
+
+def _statements_of(app: Flask, request: Callable[[], Any]) -> list[str]:
+    """The SQL statements (their text, without values) that one request runs in this thread
+    (the session's worker runs in another thread of this process, on the same engine)."""
+    seen: list[str] = []
+    me = threading.get_ident()
+
+    def note(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if threading.get_ident() == me:
+            seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", note)
+    try:
+        request()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note)
+    return seen
+
+
+@pytest.mark.parametrize("via", ["api", "form"])
+def test_a_sign_up_request_does_the_same_work_for_every_address(
+    clean_app: Flask, client: FlaskClient, smtp_server: SmtpServer, celery_worker: Any, via: str
+) -> None:
+    """Timing must not tell a new address from a known one: the request runs the very same
+    statements for both (one outbox insert); looking the address up is a worker's job."""
+    add_subscriber(clean_app, "known@example.org", "daily")
+    add_subscriber(clean_app, "pending@example.org", "daily", status=SubscriberStatus.PENDING)
+    token = csrf_token(client.get("/subscribe").data)
+
+    def sign_up(address: str) -> Callable[[], Any]:
+        def send() -> Any:
+            if via == "api":
+                response = _sign_up(client, email=address, frequency="daily")
+                assert response.status_code == 202
+            else:
+                response = client.post("/subscribe", data={
+                    "csrf_token": token, "email": address, "frequency": "daily"})
+                assert response.status_code == 200
+        return send
+
+    work = {address: _statements_of(clean_app, sign_up(address))
+            for address in ("new@example.org", "known@example.org", "pending@example.org")}
+    assert work["new@example.org"] == work["known@example.org"] == work["pending@example.org"]
+    assert not any("subscribers" in statement.lower() for statement in work["new@example.org"])
+    for address in work:  # and every one still gets its confirmation, from the worker
+        wait_for(lambda a=address: smtp_server.to(a))
 
 
 @pytest.mark.parametrize(
