@@ -35,11 +35,15 @@ def not_modified(feed: store.StoredFeed, if_none_match: str | None,
     if if_modified_since:
         try:
             since = parsedate_to_datetime(if_modified_since)
-        except (TypeError, ValueError, IndexError):
-            return False  # an invalid date is ignored (RFC 9110)
-        if since.tzinfo is None:
+            if since.tzinfo is None:
+                return False
+            since_ts = since.timestamp()
+        # An invalid date is ignored (RFC 9110 section 13.1.3), whatever way it is invalid:
+        # a year with twenty digits overflows a C long (OverflowError), one past 9999 or an
+        # hour of 25 is a ValueError. Without this a crafted header was a 500 on every feed.
+        except (TypeError, ValueError, IndexError, OverflowError):
             return False
-        return feed.last_modified_ts <= since.timestamp()
+        return feed.last_modified_ts <= since_ts
     return False
 
 
