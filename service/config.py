@@ -82,15 +82,14 @@ def _int(variable: str, value: str, minimum: int, maximum: int) -> int:
 
 
 def _mail_from(value: str) -> str:
-    from email.policy import default
+    from service.mail.headers import parse_mailbox
 
-    problem = f"{value!r} is not one address like 'Newsroom <news@example.org>'"
-    if "\r" in value or "\n" in value:
-        raise ConfigError("MAIL_FROM", problem)
-    header = default.header_factory("From", value)
-    addresses = header.addresses  # type: ignore[attr-defined]
-    if header.defects or len(addresses) != 1 or not addresses[0].domain:
-        raise ConfigError("MAIL_FROM", problem)
+    try:
+        parse_mailbox(value)
+    except ValueError as exc:
+        raise ConfigError(
+            "MAIL_FROM", f"{value!r} is not one address like 'Newsroom <news@example.org>' ({exc})"
+        ) from None
     return value
 
 

@@ -31,6 +31,17 @@ from service.config import DEV_SECRET_KEY, ConfigError, load_settings
         ({"TRUSTED_PROXIES": "-1"}, "TRUSTED_PROXIES"),
         ({"DIGEST_HOUR": "24"}, "DIGEST_HOUR"),
         ({"MAIL_FROM": "not an address"}, "MAIL_FROM"),
+        # Values the header parser once crashed on (a traceback instead of this one line), or
+        # that decode to a line break, a second address or no address at all.
+        ({"MAIL_FROM": "news@"}, "MAIL_FROM"),
+        ({"MAIL_FROM": "<>"}, "MAIL_FROM"),
+        ({"MAIL_FROM": "a@example.org, b@example.org"}, "MAIL_FROM"),
+        ({"MAIL_FROM": "=?UTF-8?Q?News=0D=0ABcc:_all@attacker.example?= <news@example.org>"},
+         "MAIL_FROM"),
+        ({"MAIL_FROM": '"=?UTF-8?B?TmV3cw0KQmNjOiBhbGxAYXR0YWNrZXIuZXhhbXBsZQ==?=" <n@x.org>'},
+         "MAIL_FROM"),
+        ({"MAIL_FROM": "News\x00 <news@example.org>"}, "MAIL_FROM"),
+        ({"MAIL_FROM": "News <nouvelles@exemple.fr\u00e9>"}, "MAIL_FROM"),
     ],
 )
 def test_wrong_values_name_the_variable(environ: dict[str, str], variable: str) -> None:

@@ -1,13 +1,16 @@
 """Emails from templates: ``templates/email/<kind>/{subject.txt,body.txt,body.html}``.
 
 :func:`prepare` renders one email's templates once (Jinja, then css-inline for the HTML part)
-and has the standard library's :class:`~email.message.EmailMessage` build and serialise it:
-UTF-8 subjects and display names are RFC 2047-encoded there, and a CR or LF in any header
-value is refused there, so no user-written field (an announcement title, a display name) can
-add a header. What differs per recipient (the address, the Message-ID and the manage and
-unsubscribe links) is then spliced into those bytes by :meth:`Template.personalise`, so a
-batch of hundreds of recipients renders, inlines and encodes once; a digest costs one render
-per distinct set of items. Spliced values are checked to be plain printable ASCII.
+and has the standard library's :class:`~email.message.EmailMessage` build and serialise its
+structure. No value written by a user reaches that class: the Subject and From values are made
+one line and RFC 2047-encoded by :mod:`service.mail.headers` (the email package would decode an
+encoded word in a title into a CR/LF, and some interpreters write it out raw) and spliced into
+the serialised header, so no user-written field (an announcement title, a display name) can add
+a header or a body, whatever the interpreter's patch level. What differs per recipient (the
+address, the Message-ID and the manage and unsubscribe links) is then spliced into those bytes
+by :meth:`Template.personalise`, so a batch of hundreds of recipients renders, inlines and
+encodes once; a digest costs one render per distinct set of items. Spliced values are checked
+to be plain printable ASCII.
 
 Body parts are 7bit when ASCII and 8bit otherwise (lines are kept under 998 bytes); the SMTP
 transport re-encodes for the rare server without 8BITMIME (see ``mailer``).
@@ -20,11 +23,13 @@ import re
 import uuid
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid, parseaddr
+from email.utils import formatdate, make_msgid
 from typing import Any
 
 import css_inline
 from flask import render_template
+
+from service.mail import headers
 
 POLICY = email.policy.SMTP  # the default policy (refuses CR/LF in headers) with CRLF line ends
 MAX_LINE = 900  # bytes; SMTP allows 998, leaving room for the links spliced in
@@ -73,7 +78,8 @@ def _cte(body: str) -> str:
 
 
 def sender_address(mail_from: str) -> str:
-    return parseaddr(mail_from)[1]
+    """The envelope sender of ``MAIL_FROM`` (validated at start-up by the config)."""
+    return headers.parse_mailbox(mail_from)[1]
 
 
 class Template:
@@ -87,12 +93,13 @@ class Template:
         self._to = f"{marker}@recipient.invalid"
         self._message_id = f"<{marker}@message-id.invalid>"
         self._list_unsubscribe = f"<{marker}@list-unsubscribe.invalid>"
+        subject_marker, from_marker = f"{marker}-subject", f"{marker}@from.invalid"
         self.domain = domain
         self.rendered = render(name, manage_url=self._manage, unsubscribe_url=self._unsubscribe,
                                **context)
         msg = EmailMessage(policy=POLICY)
-        msg["Subject"] = self.rendered.subject
-        msg["From"] = mail_from
+        msg["Subject"] = subject_marker
+        msg["From"] = from_marker
         msg["To"] = self._to
         msg["Date"] = formatdate(usegmt=True)
         msg["Message-ID"] = self._message_id
@@ -104,7 +111,11 @@ class Template:
         self.eight_bit = not (self.rendered.text.isascii() and self.rendered.html.isascii())
         data = msg.as_bytes()
         head, _, body = data.partition(b"\r\n\r\n")
-        self._head = head.decode("ascii") + "\r\n\r\n"
+        display_name, address = headers.parse_mailbox(mail_from)
+        subject = headers.unstructured("Subject", self.rendered.subject)
+        sender = headers.mailbox("From", display_name, address)
+        self._head = (head.decode("ascii").replace(subject_marker, subject)
+                      .replace(from_marker, sender) + "\r\n\r\n")
         self._body = body
 
     def personalise(self, to: str, links: Links | None = None) -> tuple[str, bytes]:
