@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
     import service.feeds.events  # noqa: F401 (registers the outbox handlers that rebuild feeds)
     import service.subscriptions.events  # noqa: F401 (the handler that mails instant subscribers)
-    from service import cli, security
+    from service import cli, request_guards, security
     from service.api import bp as api_bp
     from service.editor.views import bp as editor_bp
     from service.feeds.views import bp as feeds_bp
@@ -81,6 +81,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
     # Before any route is added: ``<int:...>`` stops at what an integer column holds.
     app.url_map.converters["int"] = BoundedIntConverter
+    request_guards.init_app(app)  # before the extensions' own checks run on a request
     csrf.exempt(api_bp)  # bearer tokens, not cookies: no cross-site request can carry one
     app.register_blueprint(api_bp)
     app.register_blueprint(feeds_bp)

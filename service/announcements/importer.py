@@ -15,7 +15,7 @@ import frontmatter
 import sqlalchemy as sa
 import yaml
 
-from service.announcements import publishing
+from service.announcements import publishing, text_rules
 from service.announcements.models import Announcement, Status
 from service.database import db
 
@@ -61,6 +61,12 @@ def load(path: Path) -> dict[str, Any]:
     meta = post.metadata
     if not meta.get("title"):
         raise ContentError(f"{path.name}: title is missing")
+    problems = {"title": text_rules.title_problem(str(meta["title"])),
+                "summary": text_rules.text_problem(str(meta.get("summary") or "")),
+                "body": text_rules.text_problem(post.content)}
+    for name, problem in problems.items():
+        if problem:
+            raise ContentError(f"{path.name}: {name} {problem}")
     return {
         "title": str(meta["title"]),
         "slug": str(meta.get("slug") or publishing.make_slug(str(meta["title"]))),

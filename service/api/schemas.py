@@ -26,16 +26,14 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
-LANGUAGE_PATTERN = r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$"
-MAX_TERMS = 20  # tags, and partners, per announcement
+from service.announcements import text_rules
+from service.announcements.text_rules import LANGUAGE_PATTERN, MAX_TERMS, SLUG_PATTERN
+
 MAX_PAGE = 1_000_000  # keeps OFFSET well inside a 64-bit integer
 # RFC 3339 section 5.6 date-time; the offset is required (no "local time" guessing).
 _RFC3339 = re.compile(
     r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2})"
 )
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # all but tab, LF, CR
-_CONTROL_OR_NEWLINE = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 
 PublicStatus = Literal["draft", "scheduled", "published", "retracted"]
 StatusFilter = PublicStatus
@@ -43,16 +41,16 @@ CreateStatus = Literal["draft", "scheduled", "published"]
 
 
 def _single_line(value: str) -> str:
-    if _CONTROL_OR_NEWLINE.search(value):
-        raise PydanticCustomError("control_character",
-                                  "must be a single line without control characters")
+    problem = text_rules.title_problem(value)
+    if problem:
+        raise PydanticCustomError("control_character", problem)
     return value
 
 
 def _multi_line(value: str) -> str:
-    if _CONTROL.search(value):
-        raise PydanticCustomError("control_character",
-                                  "must not contain control characters (tab and newlines are fine)")
+    problem = text_rules.text_problem(value)
+    if problem:
+        raise PydanticCustomError("control_character", problem)
     return value
 
 
@@ -85,17 +83,21 @@ def _rfc3339_z(value: datetime) -> str:
 
 Title = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=300),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=text_rules.TITLE_MAX),
     AfterValidator(_single_line),
 ]
-Summary = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000),
+Summary = Annotated[str, StringConstraints(strip_whitespace=True,
+                                           max_length=text_rules.SUMMARY_MAX),
                     AfterValidator(_multi_line)]
-Body = Annotated[str, StringConstraints(max_length=200_000), AfterValidator(_multi_line)]
-Slug = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=SLUG_PATTERN)]
+Body = Annotated[str, StringConstraints(max_length=text_rules.BODY_MAX),
+                 AfterValidator(_multi_line)]
+Slug = Annotated[str, StringConstraints(min_length=1, max_length=text_rules.TERM_MAX,
+                                        pattern=SLUG_PATTERN)]
 AnnouncementSlug = Annotated[
-    str, StringConstraints(min_length=1, max_length=200, pattern=SLUG_PATTERN)
+    str, StringConstraints(min_length=1, max_length=text_rules.SLUG_MAX, pattern=SLUG_PATTERN)
 ]
-Language = Annotated[str, StringConstraints(max_length=35, pattern=LANGUAGE_PATTERN)]
+Language = Annotated[str, StringConstraints(max_length=text_rules.LANGUAGE_MAX,
+                                            pattern=LANGUAGE_PATTERN)]
 SlugList = Annotated[list[Slug], Field(max_length=MAX_TERMS)]
 Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
 OutTimestamp = Annotated[

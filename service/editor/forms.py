@@ -27,6 +27,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from service.announcements import text_rules
 from service.database import utcnow
 from service.editors.models import Role
 
@@ -43,7 +44,6 @@ LANGUAGES = {
     "ja": "日本語 (Japanese)",
     "pt": "Português (Portuguese)",
 }
-SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 MIN_PASSWORD = 10
 _PASSWORD_LENGTH = Length(
     min=MIN_PASSWORD, max=1024, message=f"use at least {MIN_PASSWORD} characters (at most 1024)"
@@ -57,6 +57,19 @@ def split_slugs(text: str) -> list[str]:
 
 def join_slugs(slugs: list[str]) -> str:
     return ", ".join(slugs)
+
+
+def _title(form: FlaskForm, field: Field) -> None:
+    """The API's rule for titles (``text_rules``), so both refuse the same characters."""
+    problem = text_rules.title_problem((field.data or "").strip())
+    if problem:
+        raise ValidationError(problem)
+
+
+def _text(form: FlaskForm, field: Field) -> None:
+    problem = text_rules.text_problem(field.data or "")
+    if problem:
+        raise ValidationError(problem)
 
 
 def _slug_list(form: FlaskForm, field: Field) -> None:
@@ -80,22 +93,24 @@ class LoginForm(FlaskForm):
 
 
 class AnnouncementForm(FlaskForm):
-    title = StringField("Title", validators=[DataRequired(), Length(max=300)])
+    title = StringField("Title",
+                        validators=[DataRequired(), Length(max=text_rules.TITLE_MAX), _title])
     slug = StringField(
         "Address (slug)",
         description="The end of the public URL. Leave empty to make one from the title.",
         validators=[
             Optional(),
-            Length(max=200),
-            Regexp(SLUG_PATTERN, message="use lower-case letters, digits and hyphens"),
+            Length(max=text_rules.SLUG_MAX),
+            Regexp(text_rules.SLUG_PATTERN, message="use lower-case letters, digits and hyphens"),
         ],
     )
     summary = TextAreaField(
         "Summary",
         description="One or two sentences, shown in lists.",
-        validators=[Length(max=2000)],
+        validators=[Length(max=text_rules.SUMMARY_MAX), _text],
     )
-    body = TextAreaField("Body (Markdown)", validators=[Length(max=200_000)])
+    body = TextAreaField("Body (Markdown)",
+                         validators=[Length(max=text_rules.BODY_MAX), _text])
     language = SelectField("Language", choices=LANGUAGES, validators=[InputRequired()])
     tags = StringField(
         "Tags",
