@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 
 from service.announcements.models import Announcement
 from tests.conftest import EditorInfo, count
-from tests.editor.conftest import csrf, post, signed_in  # noqa: F401 (the fixture)
+from tests.editor.conftest import csrf, post
 
 NEW = "/editor/announcements/new"
 
