@@ -67,8 +67,6 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     celery_init_app(app)
     _check_redis(app)
 
-    import service.feeds.events  # noqa: F401 (registers the outbox handlers that rebuild feeds)
-    import service.subscriptions.events  # noqa: F401 (the handler that mails instant subscribers)
     from service import cli, request_guards, security
     from service.api import bp as api_bp
     from service.editor.views import bp as editor_bp

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from service import outbox
+from service import events, outbox
 
 
 @shared_task(name="events.dispatch")
 def dispatch_event(event_id: int) -> bool:
     try:
-        return outbox.dispatch(event_id)
+        return events.dispatch(event_id)
     except Exception as exc:
         outbox.record_failure(event_id, exc)
         raise  # the task fails visibly; the relay sends it again later

@@ -1,9 +1,10 @@
 """The publishing workflow: create, edit, publish, schedule, retract.
 
-Every function here changes rows in the caller's transaction and records an outbox event when
-something readers can see changed; the caller commits (one commit per request or task). The
-event names the feed scopes to rebuild: those the announcement is in now *and* was in before,
-so removing a tag also takes the item out of that tag's feed.
+Every function here changes rows in the caller's transaction and records a domain event
+(``events``: published, updated, retracted, scheduled, unscheduled) in the outbox when something
+readers or partners can see changed; the caller commits (one commit per request or task). The
+event states what happened, with the tags and partners before and after, so removing a tag can
+take the item out of that tag's feed; what each consumer does about it is the consumer's.
 """
 
 from __future__ import annotations
@@ -17,12 +18,10 @@ import sqlalchemy as sa
 from slugify import slugify
 from sqlalchemy.exc import IntegrityError
 
-from service import outbox
+from service.announcements import events, revisions
 from service.announcements.models import Announcement, Partner, Status, Tag
 from service.announcements.rendering import render_markdown
 from service.database import db, utcnow
-from service.editor import revisions
-from service.feeds.scopes import scopes_for
 
 KNOWN_NAMES = {
     "nasa": "NASA",
@@ -87,10 +86,6 @@ def _claim_slug(slug: str, exclude_id: int | None = None) -> str:
     return slug
 
 
-def _event(kind: str, announcement: Announcement, scopes: set[str]) -> None:
-    outbox.record(kind, {"announcement_id": announcement.id, "scopes": sorted(scopes)})
-
-
 def create(
     *,
     title: str,
@@ -144,7 +139,7 @@ def update(
 
     Every edit that changes something is kept as a revision by ``editor_id``.
     """
-    before = scopes_for(announcement)
+    before = events.Terms.of(announcement)
     touched: set[str] = set()
     for field in ("title", "summary", "language"):
         if field in changes and changes[field] != getattr(announcement, field):
@@ -185,7 +180,7 @@ def update(
     revisions.record(announcement, editor_id)
     visible = announcement.status is Status.PUBLISHED
     if visible:
-        _event("announcement.updated", announcement, before | scopes_for(announcement))
+        events.record(events.UPDATED, announcement, before)
     return Change(frozenset(touched), visible=visible)
 
 
@@ -204,7 +199,7 @@ def publish(announcement: Announcement, at: datetime | None = None) -> None:
     announcement.publish_at = None
     announcement.updated_at = max(now, announcement.published_at)
     db.session.flush()
-    _event("announcement.published", announcement, scopes_for(announcement))
+    events.record(events.PUBLISHED, announcement)
 
 
 def schedule(announcement: Announcement, when: datetime) -> None:
@@ -214,6 +209,8 @@ def schedule(announcement: Announcement, when: datetime) -> None:
     announcement.status = Status.SCHEDULED
     announcement.publish_at = when
     announcement.updated_at = utcnow()
+    db.session.flush()
+    events.record(events.SCHEDULED, announcement)
 
 
 def unschedule(announcement: Announcement) -> None:
@@ -225,6 +222,8 @@ def unschedule(announcement: Announcement) -> None:
         announcement.status = Status.DRAFT
         announcement.publish_at = None
         announcement.updated_at = utcnow()
+        db.session.flush()
+        events.record(events.UNSCHEDULED, announcement)
 
 
 def retract(announcement: Announcement) -> None:
@@ -237,7 +236,7 @@ def retract(announcement: Announcement) -> None:
     announcement.status = Status.RETRACTED
     announcement.updated_at = utcnow()
     db.session.flush()
-    _event("announcement.retracted", announcement, scopes_for(announcement))
+    events.record(events.RETRACTED, announcement)
 
 
 def publish_due(now: datetime | None = None, limit: int = 100) -> int:

@@ -9,9 +9,9 @@ import sqlalchemy as sa
 from flask import current_app
 
 from service import outbox
+from service.announcements import revisions
 from service.announcements.models import Announcement, Status
 from service.database import db, utcnow
-from service.editor import revisions
 from service.extensions import get_redis
 from service.feeds import store
 

@@ -30,11 +30,11 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import HTTPException, TooManyRequests
 
-from service.announcements import publishing
+from service.announcements import publishing, revisions
 from service.announcements.models import Announcement, Partner, Status, Tag
 from service.announcements.rendering import render_markdown
 from service.database import db
-from service.editor import auth, revisions
+from service.editor import auth
 from service.editor import dashboard as stats
 from service.editor.admin import bp as admin_bp
 from service.editor.emails import bp as emails_bp

@@ -1,15 +1,17 @@
 """Events that are never lost: recorded with the write, delivered after commit, relayed if not.
 
 ``record`` adds an :class:`OutboxEvent` to the current transaction and asks for the
-``events.dispatch`` task after commit. ``dispatch`` handles an event at most once to completion
-(it is safe to run twice). ``relay_pending`` re-sends events whose task never ran: the broker was
-down at commit, or the worker died and the broker lost the message.
+``events.dispatch`` task after commit. ``dispatch`` runs the consumers the caller names for the
+event's type (the dispatch table is ``service.events``: the outbox knows no consumer) and marks
+it processed once all have run; it is safe to run twice. ``relay_pending`` re-sends events
+whose task never ran: the broker was down at commit, or the worker died and the broker lost
+the message.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -25,19 +27,7 @@ DISPATCH_TASK = "events.dispatch"
 # How long an event may wait for its task before the relay sends it again.
 REDELIVER_AFTER = timedelta(seconds=15)
 
-Handler = Callable[[dict[str, Any]], None]
-_handlers: dict[str, list[Handler]] = {}
-
-
-def handles(*kinds: str) -> Callable[[Handler], Handler]:
-    """Register a domain function to run when an event of one of ``kinds`` is dispatched."""
-
-    def register(handler: Handler) -> Handler:
-        for kind in kinds:
-            _handlers.setdefault(kind, []).append(handler)
-        return handler
-
-    return register
+Consumer = Callable[[str, dict[str, Any]], None]  # (event type, payload)
 
 
 def record(kind: str, payload: dict[str, Any]) -> OutboxEvent:
@@ -49,11 +39,11 @@ def record(kind: str, payload: dict[str, Any]) -> OutboxEvent:
     return event
 
 
-def dispatch(event_id: int) -> bool:
-    """Run every handler of one event, then mark it processed. Returns False if already done.
+def dispatch(event_id: int, consumers: Mapping[str, Sequence[Consumer]]) -> bool:
+    """Run every consumer of one event, then mark it processed. Returns False if already done.
 
-    Handlers must be idempotent: a worker can die after they ran and before the commit, and
-    the event then runs again.
+    Consumers must be idempotent: a worker can die after they ran and before the commit, and
+    the event then runs again. A type with no consumers is simply marked processed.
     """
     event = db.session.get(OutboxEvent, event_id)
     if event is None or event.processed_at is not None:
@@ -61,8 +51,8 @@ def dispatch(event_id: int) -> bool:
         return False
     kind, payload = event.kind, dict(event.payload)
     db.session.rollback()  # end the read transaction: handlers may run long and commit on their own
-    for handler in _handlers.get(kind, []):
-        handler(payload)
+    for consume in consumers.get(kind, ()):
+        consume(kind, payload)
     db.session.execute(
         sa.update(OutboxEvent)
         .where(OutboxEvent.id == event_id, OutboxEvent.processed_at.is_(None))

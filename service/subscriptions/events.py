@@ -1,5 +1,5 @@
-"""Outbox handlers: a sign-up gets its confirmation; a published announcement is mailed to
-instant subscribers."""
+"""The subscriptions' consumers of events: a sign-up gets its confirmation link; a published
+announcement is mailed to instant subscribers (listed in the dispatch table, ``service.events``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import Any
 
 from flask import current_app
 
-from service import outbox
 from service.database import db
 from service.jobs import send_now
 from service.subscriptions import lifecycle
@@ -20,8 +19,7 @@ class MailQueueUnavailable(RuntimeError):
     """The broker refused the task: the event stays unprocessed and the relay sends it again."""
 
 
-@outbox.handles("announcement.published")
-def mail_instant_subscribers(payload: dict[str, Any]) -> None:
+def mail_instant_subscribers(kind: str, payload: dict[str, Any]) -> None:
     """Hand the fan-out to the mail queue.
 
     Splitting a large subscriber list into batches takes a while; done here, it would hold up
@@ -33,8 +31,7 @@ def mail_instant_subscribers(payload: dict[str, Any]) -> None:
         raise MailQueueUnavailable(f"could not queue {START_INSTANT_TASK}")
 
 
-@outbox.handles(lifecycle.SIGN_UP_EVENT)
-def handle_sign_up(payload: dict[str, Any]) -> None:
+def handle_sign_up(kind: str, payload: dict[str, Any]) -> None:
     """The worker's half of a sign-up: the pending row (if new) and the confirmation link.
 
     Run twice (a worker died before the event was marked done), it mails a second link, which

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from service.announcements import publishing
+from service.announcements import events, publishing
 from service.announcements.models import Announcement, Status, Tag
 from service.database import db, utcnow
+from service.feeds import events as feed_events
 from service.outbox.models import OutboxEvent
 from tests.conftest import count
 
@@ -26,17 +27,33 @@ def test_draft_records_no_event(ctx: Flask) -> None:
     assert db.session.scalar(sa.select(Tag.name).where(Tag.slug == "satellites")) == "Satellites"
 
 
-def test_publish_records_event_with_touched_scopes(ctx: Flask) -> None:
+def test_publish_records_the_fact_with_tags_and_partners(ctx: Flask) -> None:
     item = publishing.create(title="Hello ESA", tags=["remote-sensing", "agreements"],
                              partners=["esa"], status=Status.PUBLISHED)
     db.session.commit()
     (event,) = _events()
     assert event.kind == "announcement.published"
+    at = event.payload.pop("at")
     assert event.payload == {
         "announcement_id": item.id,
-        "scopes": ["all", "partner:esa", "tag:agreements", "tag:remote-sensing"],
+        "tags_before": ["agreements", "remote-sensing"],
+        "tags_after": ["agreements", "remote-sensing"],
+        "partners_before": ["esa"], "partners_after": ["esa"],
     }
+    assert datetime.fromisoformat(at).tzinfo is not None
     assert item.published_at is not None and item.status is Status.PUBLISHED
+    # The feeds' consumer derives its scopes from the fact.
+    fact = events.AnnouncementEvent.from_outbox(event.kind, event.payload)
+    assert feed_events.scopes_of(fact) == {"all", "partner:esa", "tag:agreements",
+                                           "tag:remote-sensing"}
+
+
+def test_an_event_row_from_before_facts_is_still_understood(ctx: Flask) -> None:
+    """Rows an older release wrote (``scopes``), unprocessed at upgrade, reach the same feeds."""
+    legacy = {"announcement_id": 7, "scopes": ["all", "partner:esa", "tag:observatory"]}
+    fact = events.AnnouncementEvent.from_outbox("announcement.updated", legacy)
+    assert fact.announcement_id == 7
+    assert feed_events.scopes_of(fact) == {"all", "partner:esa", "tag:observatory"}
 
 
 def test_slug_clash_is_refused(ctx: Flask) -> None:
@@ -57,8 +74,12 @@ def test_title_edit_keeps_slug_and_uid_and_moves_updated(ctx: Flask) -> None:
     assert change.fields == {"title", "tags"} and change.visible
     assert (item.slug, item.uid) == (slug, uid)
     assert item.updated_at > updated
-    # The old tag's feed must drop the item: both tags are rebuilt.
-    assert _events()[-1].payload["scopes"] == ["all", "tag:astrophysics", "tag:observatory"]
+    # The old tag's feed must drop the item: the event names both sides, both are rebuilt.
+    last = _events()[-1]
+    assert (last.kind, last.payload["tags_before"], last.payload["tags_after"]) == (
+        "announcement.updated", ["observatory"], ["astrophysics"])
+    fact = events.AnnouncementEvent.from_outbox(last.kind, last.payload)
+    assert feed_events.scopes_of(fact) == {"all", "tag:astrophysics", "tag:observatory"}
 
 
 def test_no_op_edit_changes_nothing(ctx: Flask) -> None:
@@ -75,14 +96,25 @@ def test_schedule_then_publish_due(ctx: Flask) -> None:
     when = utcnow() + timedelta(hours=1)
     item = publishing.create(title="Embargoed", status=Status.SCHEDULED, publish_at=when)
     db.session.commit()
-    assert _events() == []
+    assert [e.kind for e in _events()] == ["announcement.scheduled"]
     assert publishing.publish_due(now=when - timedelta(seconds=1)) == 0
     assert publishing.publish_due(now=when) == 1
     db.session.refresh(item)
     assert item.status is Status.PUBLISHED
     assert item.published_at == when.replace(microsecond=item.published_at.microsecond)
-    assert [e.kind for e in _events()] == ["announcement.published"]
+    assert [e.kind for e in _events()] == ["announcement.scheduled", "announcement.published"]
     assert publishing.publish_due(now=when + timedelta(hours=1)) == 0  # idempotent
+
+
+def test_moving_and_lifting_an_embargo_are_events(ctx: Flask) -> None:
+    when = utcnow() + timedelta(hours=1)
+    item = publishing.create(title="Embargoed", status=Status.SCHEDULED, publish_at=when)
+    publishing.update(item, {"publish_at": when + timedelta(hours=1)})
+    publishing.unschedule(item)
+    publishing.unschedule(item)  # a draft stays a draft: nothing happened
+    db.session.commit()
+    assert [e.kind for e in _events()] == [
+        "announcement.scheduled", "announcement.scheduled", "announcement.unscheduled"]
 
 
 def test_retract_only_published(ctx: Flask) -> None:

@@ -201,7 +201,8 @@ def test_edit_updates_and_publish_schedule_retract(
     assert _item(clean_app, path).status is Status.RETRACTED
     with clean_app.app_context():
         kinds = list(db.session.scalars(sa.select(OutboxEvent.kind).order_by(OutboxEvent.id)))
-    assert kinds == ["announcement.published", "announcement.updated", "announcement.retracted"]
+    assert kinds == ["announcement.scheduled", "announcement.unscheduled",
+                     "announcement.published", "announcement.updated", "announcement.retracted"]
 
 
 def test_author_writes_and_submits_but_cannot_publish(

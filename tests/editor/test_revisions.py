@@ -9,10 +9,9 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from service.announcements import publishing
+from service.announcements import publishing, revisions
 from service.announcements.models import Announcement, Revision, Status
 from service.database import db
-from service.editor import revisions
 from tests.conftest import EditorInfo
 from tests.editor.conftest import post
 

@@ -14,7 +14,7 @@ import pytest
 from celery.signals import before_task_publish
 from flask import Flask
 
-from service import outbox
+from service import events, outbox
 from service.announcements import publishing
 from service.announcements.models import Status
 from service.database import db
@@ -52,8 +52,8 @@ def test_dispatch_is_idempotent(ctx: Flask) -> None:
     item = publishing.create(title="Once", status=Status.PUBLISHED)
     db.session.commit()
     event_id = db.session.query(OutboxEvent.id).scalar()
-    assert outbox.dispatch(event_id) is True
-    assert outbox.dispatch(event_id) is False  # a redelivered task does nothing more
+    assert events.dispatch(event_id) is True
+    assert events.dispatch(event_id) is False  # a redelivered task does nothing more
     feed = store.get(ctx.extensions["redis"], "all", "atom")
     assert feed is not None and item.title.encode() in feed.body
 
