@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
     import service.models  # noqa: F401 (the whole schema, for Alembic and relationships)
     from service.database import db
-    from workers.celery_app import celery_init_app
+    from service.celery_app import celery_init_app
 
     db.init_app(app)
     # Batch mode lets Alembic alter tables on SQLite too (it rebuilds them).

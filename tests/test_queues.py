@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from workers.celery_app import BEAT_SCHEDULE
+from service.celery_app import BEAT_SCHEDULE
 
 
 @pytest.mark.parametrize(("task", "queue"), [

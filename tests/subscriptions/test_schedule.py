@@ -16,7 +16,7 @@ from service.subscriptions.digests import period
 from service.subscriptions.models import MailingKind
 from tests.mail.smtp import SmtpServer
 from tests.subscriptions.helpers import add_subscriber
-from workers.celery_app import BEAT_SCHEDULE
+from service.celery_app import BEAT_SCHEDULE
 
 DAILY, WEEKLY = MailingKind.DAILY, MailingKind.WEEKLY
 

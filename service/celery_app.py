@@ -1,5 +1,9 @@
 """The Celery application: one per Flask app, configured from the same settings.
 
+It lives in the app package, as in Flask's own Celery example (``celery_init_app``); the tasks
+are the ``workers`` package's, named here by module (a string, not an import), so nothing under
+``service/`` imports ``workers/``.
+
 This follows Flask's Celery pattern: every task runs inside the Flask app context, so tasks
 use the same ``db.session`` and settings as views. Delivery guarantees: ``acks_late`` with
 ``reject_on_worker_lost`` means a task whose worker dies mid-run is delivered again; tasks are
