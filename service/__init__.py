@@ -93,6 +93,10 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     cli.register(app)
 
     from service.feeds.serving import FeedServer
+    from service.request_limits import ChunkedBodyLimit
+
+    # A chunked body over MAX_CONTENT_LENGTH is a 413 too, not cut at the limit and accepted.
+    app.wsgi_app = ChunkedBodyLimit(app.wsgi_app, app.config)  # type: ignore[method-assign]
 
     # Built feeds are answered before Flask's request machinery: the hot path stays tiny.
     app.extensions["feed_server"] = FeedServer(app.extensions["redis"], app.wsgi_app)
