@@ -20,7 +20,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,8 @@ from flask.testing import FlaskClient
 from service import create_app
 from service.config import Settings, load_settings
 from service.database import db
+from tests import factories
+from tests.factories import EditorInfo
 
 TEST_BASE_URL = "http://newsroom.test"
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -113,6 +115,7 @@ def make_settings(tmp: Path, database_url: str, redis_url: str, **changes: Any) 
         "REDIS_URL": redis_url,
         "BASE_URL": TEST_BASE_URL,
         "SECRET_KEY": "test-secret-key-" + "x" * 32,
+        "OUTBOUND_ALLOW_PRIVATE": "1",  # WebSub callbacks of the tests live on 127.0.0.1
     })
     return replace(settings, **changes) if changes else settings
 
@@ -174,6 +177,7 @@ def wait_for_idle_worker(app: Flask, timeout: float = 20.0) -> None:
     def idle() -> bool:
         conn = app.extensions["redis"]
         return (conn.llen("celery") == 0 and conn.llen("mail") == 0
+                and conn.llen("push") == 0
                 and not state.active_requests and not state.reserved_requests)
 
     deadline = time.monotonic() + timeout
@@ -220,33 +224,12 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: floa
         time.sleep(interval)
 
 
-@dataclass(frozen=True)
-class EditorInfo:
-    id: int
-    email: str
-    role: str
-    token: str
-
-    @property
-    def auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-
 @pytest.fixture
 def make_editor(clean_app: Flask) -> Callable[..., EditorInfo]:
     """Factory: an editor row plus a live API token for it (committed, in its own context)."""
-    from service.editors.accounts import create_editor, create_token
-    from service.editors.models import Role
 
     def factory(role: str = "editor", email: str | None = None) -> EditorInfo:
-        with clean_app.app_context():
-            editor = create_editor(email or f"{uuid.uuid4().hex[:8]}@example.org", Role(role),
-                                   password="correct horse battery")
-            token = create_token(editor)
-            db.session.commit()
-            info = EditorInfo(editor.id, editor.email, role, token)
-            db.session.remove()
-        return info
+        return factories.editor(clean_app, role, email)
 
     return factory
 
@@ -316,7 +299,7 @@ def worker_env(database_url: str, redis_url: str, var_dir: Path, **extra: str) -
     return dict(
         os.environ, NEWSROOM_ENV="testing", NEWSROOM_VAR_DIR=str(var_dir),
         DATABASE_URL=database_url, REDIS_URL=redis_url, BASE_URL=TEST_BASE_URL,
-        SECRET_KEY="test-secret-key-" + "x" * 32, **extra,
+        SECRET_KEY="test-secret-key-" + "x" * 32, OUTBOUND_ALLOW_PRIVATE="1", **extra,
     )
 
 

@@ -11,10 +11,10 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from service.announcements import publishing
 from service.announcements.models import Announcement, Status
 from service.database import db, utcnow
 from service.outbox.models import OutboxEvent
+from tests import factories
 from tests.conftest import EditorInfo, count
 from tests.editor.conftest import post
 from tests.public.statements import count_statements
@@ -46,13 +46,6 @@ def _item(app: Flask, path: str) -> Announcement:
         assert item is not None
         db.session.expunge(item)
         return item
-
-
-def _make(app: Flask, **fields: object) -> int:
-    with app.app_context():
-        item = publishing.create(**fields)  # type: ignore[arg-type]
-        db.session.commit()
-        return item.id
 
 
 def test_write_saves_a_draft_with_tags_partners_and_language(
@@ -232,8 +225,9 @@ def test_author_cannot_change_what_readers_see_or_others_drafts(
     make_editor: Callable[..., EditorInfo],
 ) -> None:
     other = make_editor("author")
-    theirs = _make(clean_app, title="Their draft", author_id=other.id)
-    public = _make(clean_app, title="Public one", status=Status.PUBLISHED)
+    theirs = factories.announcement(clean_app, "Their draft", status=Status.DRAFT,
+                                    author_id=other.id)
+    public = factories.announcement(clean_app, title="Public one", status=Status.PUBLISHED)
     signed_in("author")
     for item_id in (theirs, public):
         path = f"/editor/announcements/{item_id}"
@@ -253,10 +247,10 @@ def test_author_cannot_change_what_readers_see_or_others_drafts(
 def test_list_filters_by_status_and_searches_titles(
     clean_app: Flask, client: FlaskClient, signed_in: Callable[[str], EditorInfo]
 ) -> None:
-    _make(clean_app, title="Lunar draft")
-    _make(clean_app, title="Lunar news", status=Status.PUBLISHED)
-    _make(clean_app, title="Radar news", status=Status.PUBLISHED)
-    _make(
+    factories.announcement(clean_app, status=Status.DRAFT, title="Lunar draft")
+    factories.announcement(clean_app, title="Lunar news", status=Status.PUBLISHED)
+    factories.announcement(clean_app, title="Radar news", status=Status.PUBLISHED)
+    factories.announcement(
         clean_app,
         title="100% sure",
         status=Status.SCHEDULED,
@@ -290,10 +284,11 @@ def test_list_runs_the_same_queries_for_3_or_30_items(
         return len(seen)
 
     for number in range(3):
-        _make(clean_app, title=f"Few {number}", tags=[f"t{number}"], partners=["esa"])
+        factories.announcement(clean_app, f"Few {number}", status=Status.DRAFT,
+                               tags=[f"t{number}"], partners=["esa"])
     few = statements()
     for number in range(27):
-        _make(
+        factories.announcement(
             clean_app,
             title=f"Many {number}",
             tags=[f"t{number}", "x"],

@@ -6,7 +6,6 @@ import html
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -17,20 +16,12 @@ from service.announcements.models import Announcement, Status
 from service.database import db, utcnow
 from service.subscriptions import digests
 from service.subscriptions.models import MailingKind
+from tests import factories
 from tests.conftest import EditorInfo
 
 PAGE = "/editor/emails"
 NOTHING_NEW = "nothing new: no digest would be sent"
 _FRAME = re.compile(r'<iframe class="email-frame" sandbox src="([^"]+)"')
-
-
-def _publish(app: Flask, title: str, published_at: datetime | None = None, **fields: Any) -> int:
-    with app.app_context():
-        item = publishing.create(
-            title=title, status=Status.PUBLISHED, published_at=published_at, **fields
-        )
-        db.session.commit()
-        return item.id
 
 
 def _daily_start(app: Flask) -> datetime:
@@ -69,10 +60,10 @@ def _frame(client: FlaskClient, section: str) -> str:
 def test_editor_sees_the_instant_email_of_the_latest_announcement(
     clean_app: Flask, client: FlaskClient, signed_in: Callable[[str], EditorInfo], role: str
 ) -> None:
-    older = _publish(
+    older = factories.announcement(
         clean_app, "Older agreement with JAXA", published_at=utcnow() - timedelta(hours=2)
     )
-    _publish(
+    factories.announcement(
         clean_app,
         "ESA and NASA sign the lunar gateway pact",
         summary="Both agencies commit to the gateway.",
@@ -107,10 +98,10 @@ def test_daily_preview_lists_the_running_period_only(
     clean_app: Flask, client: FlaskClient, signed_in: Callable[[str], EditorInfo]
 ) -> None:
     start = _daily_start(clean_app)
-    _publish(clean_app, "Yesterday's news", published_at=start - timedelta(minutes=1))
-    _publish(clean_app, "Remote sensing data opened")
-    _publish(clean_app, "Observatory first light")
-    retracted = _publish(clean_app, "Withdrawn statement")
+    factories.announcement(clean_app, "Yesterday's news", published_at=start - timedelta(minutes=1))
+    factories.announcement(clean_app, "Remote sensing data opened")
+    factories.announcement(clean_app, "Observatory first light")
+    retracted = factories.announcement(clean_app, "Withdrawn statement")
     with clean_app.app_context():
         item = db.session.get(Announcement, retracted)
         assert item is not None
@@ -141,7 +132,7 @@ def test_daily_preview_lists_the_running_period_only(
 def test_an_empty_period_sends_no_digest(
     clean_app: Flask, client: FlaskClient, signed_in: Callable[[str], EditorInfo]
 ) -> None:
-    _publish(clean_app, "Old news", published_at=utcnow() - timedelta(days=30))
+    factories.announcement(clean_app, "Old news", published_at=utcnow() - timedelta(days=30))
     signed_in("editor")
     page = client.get(PAGE).text
     assert NOTHING_NEW in _section(page, "daily") and NOTHING_NEW in _section(page, "weekly")
@@ -168,7 +159,7 @@ def test_an_unpublished_announcement_gets_no_instant_email(
 def test_the_edit_page_of_a_published_announcement_links_to_its_preview(
     clean_app: Flask, client: FlaskClient, signed_in: Callable[[str], EditorInfo]
 ) -> None:
-    announcement_id = _publish(clean_app, "Satellite handover")
+    announcement_id = factories.announcement(clean_app, "Satellite handover")
     signed_in("editor")
     edit = client.get(f"/editor/announcements/{announcement_id}").text
     assert f'href="{PAGE}?announcement={announcement_id}#instant"' in edit
@@ -177,7 +168,7 @@ def test_the_edit_page_of_a_published_announcement_links_to_its_preview(
 def test_an_author_may_not_preview(
     clean_app: Flask, client: FlaskClient, signed_in: Callable[[str], EditorInfo]
 ) -> None:
-    announcement_id = _publish(clean_app, "Satellite handover")
+    announcement_id = factories.announcement(clean_app, "Satellite handover")
     signed_in("author")
     for path in (PAGE, f"{PAGE}/daily.html", f"{PAGE}/instant.html"):
         assert client.get(path).status_code == 403
@@ -197,7 +188,7 @@ def test_signed_out_goes_to_sign_in(client: FlaskClient) -> None:
 def test_an_announcement_number_that_is_none_is_404_not_500(
     clean_app: Flask, client: FlaskClient, signed_in: Callable[[str], EditorInfo], bad: str
 ) -> None:
-    _publish(clean_app, "Satellite handover")
+    factories.announcement(clean_app, "Satellite handover")
     signed_in("editor")
     for path in (PAGE, f"{PAGE}/instant.html"):
         assert client.get(path, query_string={"announcement": bad}).status_code == 404, path
@@ -213,7 +204,8 @@ def test_the_instant_email_reads_in_the_direction_of_its_language(
 ) -> None:
     """The email and the page decide alike (``rendering.is_rtl``): Sorani Kurdish and an
     upper-case tag were left to right in emails while their pages were right to left."""
-    announcement_id = _publish(clean_app, "شراكة جديدة", language=language, slug="item")
+    announcement_id = factories.announcement(clean_app, "شراكة جديدة", language=language,
+                                             slug="item")
     signed_in("editor")
     email = client.get(f"{PAGE}/instant.html", query_string={"announcement": announcement_id})
     assert email.status_code == 200

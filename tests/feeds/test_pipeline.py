@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from service.announcements import publishing
 from service.announcements.models import Announcement, Status
 from service.database import db
+from tests import factories
 from tests.conftest import wait_for
 
 
@@ -25,22 +26,16 @@ def _titles(client: FlaskClient, path: str) -> list[str]:
     return [entry.title for entry in parsed.entries]
 
 
-def _publish(app: Flask, **fields: Any) -> int:
-    with app.app_context():
-        item = publishing.create(status=Status.PUBLISHED, **fields)
-        db.session.commit()
-        return item.id
-
-
 def test_publish_reaches_exactly_the_feeds_it_belongs_to(
     clean_app: Flask, client: FlaskClient, celery_worker: Any
 ) -> None:
-    _publish(clean_app, title="Radar campaign", tags=["remote-sensing"], partners=["roscosmos"])
+    factories.announcement(clean_app, title="Radar campaign", tags=["remote-sensing"],
+                           partners=["roscosmos"])
     wait_for(lambda: "Radar campaign" in _titles(client, "/feeds/atom.xml"))
     for path in ("/feeds/rss.xml", "/feeds/tags/remote-sensing/atom.xml",
                  "/feeds/partners/roscosmos/rss.xml"):
         assert _titles(client, path) == ["Radar campaign"]
-    _publish(clean_app, title="Observatory news", tags=["observatory"])
+    factories.announcement(clean_app, title="Observatory news", tags=["observatory"])
     wait_for(lambda: _titles(client, "/feeds/rss.xml") == ["Observatory news", "Radar campaign"])
     # The other scopes were not touched by the second publish.
     assert _titles(client, "/feeds/tags/remote-sensing/atom.xml") == ["Radar campaign"]
@@ -50,7 +45,7 @@ def test_publish_reaches_exactly_the_feeds_it_belongs_to(
 def test_edit_and_retract_follow_into_feeds(
     clean_app: Flask, client: FlaskClient, celery_worker: Any
 ) -> None:
-    item_id = _publish(clean_app, title="First title", tags=["satellites"])
+    item_id = factories.announcement(clean_app, title="First title", tags=["satellites"])
     wait_for(lambda: _titles(client, "/feeds/atom.xml") == ["First title"])
     first = feedparser.parse(client.get("/feeds/atom.xml").data).entries[0]
     with clean_app.app_context():

@@ -12,16 +12,10 @@ from flask.testing import FlaskClient
 from service.announcements import publishing
 from service.announcements.models import Announcement, Status
 from service.database import db, utcnow
+from tests import factories
 from tests.public.statements import count_statements
 
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json")
-
-
-def _publish(app: Flask, **fields: object) -> int:
-    with app.app_context():
-        item = publishing.create(status=Status.PUBLISHED, **fields)  # type: ignore[arg-type]
-        db.session.commit()
-        return item.id
 
 
 def _autodiscovery(html: str) -> list[tuple[str, str]]:
@@ -30,8 +24,8 @@ def _autodiscovery(html: str) -> list[tuple[str, str]]:
 
 def test_home_lists_published_only_newest_first(clean_app: Flask, client: FlaskClient) -> None:
     now = utcnow()
-    _publish(clean_app, title="Older news", published_at=now - timedelta(days=2))
-    _publish(clean_app, title="Newer news", published_at=now - timedelta(days=1))
+    factories.announcement(clean_app, title="Older news", published_at=now - timedelta(days=2))
+    factories.announcement(clean_app, title="Newer news", published_at=now - timedelta(days=1))
     with clean_app.app_context():
         publishing.create(title="Secret draft")
         publishing.create(
@@ -49,7 +43,8 @@ def test_home_lists_published_only_newest_first(clean_app: Flask, client: FlaskC
 def test_home_is_paginated(clean_app: Flask, client: FlaskClient) -> None:
     now = utcnow()
     for number in range(23):
-        _publish(clean_app, title=f"Item {number:02}", published_at=now - timedelta(hours=number))
+        factories.announcement(clean_app, title=f"Item {number:02}",
+                               published_at=now - timedelta(hours=number))
     first = client.get("/").text
     assert first.count('class="card"') == 20 and 'rel="next" href="?page=2"' in first
     second = client.get("/?page=2").text
@@ -64,7 +59,7 @@ def test_home_is_paginated(clean_app: Flask, client: FlaskClient) -> None:
 def test_a_page_number_that_is_no_number_is_404_not_500(
     clean_app: Flask, client: FlaskClient, path: str, bad: str
 ) -> None:
-    _publish(clean_app, title="Hello ESA", tags=["agreements"], partners=["esa"])
+    factories.announcement(clean_app, title="Hello ESA", tags=["agreements"], partners=["esa"])
     assert client.get(path, query_string={"page": bad}).status_code == 404
     assert client.get(path, query_string={"page": "1"}).status_code == 200
 
@@ -75,7 +70,7 @@ def test_a_page_number_that_is_no_number_is_404_not_500(
 def test_every_page_has_landmarks_and_feed_autodiscovery(
     clean_app: Flask, client: FlaskClient, path: str
 ) -> None:
-    _publish(clean_app, title="Hello ESA", tags=["agreements"], partners=["esa"])
+    factories.announcement(clean_app, title="Hello ESA", tags=["agreements"], partners=["esa"])
     page = client.get(path)
     assert page.status_code == 200
     html = page.text
@@ -93,8 +88,8 @@ def test_every_page_has_landmarks_and_feed_autodiscovery(
 
 
 def test_tag_and_partner_pages_offer_their_own_feeds(clean_app: Flask, client: FlaskClient) -> None:
-    _publish(clean_app, title="Radar", tags=["remote-sensing"], partners=["roscosmos"])
-    _publish(clean_app, title="Other", tags=["observatory"])
+    factories.announcement(clean_app, "Radar", tags=["remote-sensing"], partners=["roscosmos"])
+    factories.announcement(clean_app, title="Other", tags=["observatory"])
     tag = client.get("/tags/remote-sensing").text
     assert "Tagged: Remote sensing" in tag and "Radar" in tag and "Other" not in tag
     assert (
@@ -114,8 +109,8 @@ def test_tag_and_partner_pages_offer_their_own_feeds(clean_app: Flask, client: F
 def test_feeds_page_lists_every_feed_and_the_email_option(
     clean_app: Flask, client: FlaskClient
 ) -> None:
-    _publish(clean_app, title="A", tags=["agreements", "satellites"], partners=["esa"])
-    _publish(clean_app, title="B", tags=["agreements"], partners=["nasa"])
+    factories.announcement(clean_app, "A", tags=["agreements", "satellites"], partners=["esa"])
+    factories.announcement(clean_app, title="B", tags=["agreements"], partners=["nasa"])
     with clean_app.app_context():
         publishing.create(title="Draft only", tags=["unseen"])
         db.session.commit()
@@ -136,7 +131,7 @@ def test_feeds_page_lists_every_feed_and_the_email_option(
 
 
 def test_arabic_announcement_reads_right_to_left(clean_app: Flask, client: FlaskClient) -> None:
-    _publish(
+    factories.announcement(
         clean_app,
         title="اتفاقية تعاون جديدة",
         summary="ملخص",
@@ -144,7 +139,7 @@ def test_arabic_announcement_reads_right_to_left(clean_app: Flask, client: Flask
         language="ar",
         slug="arabic-agreement",
     )
-    _publish(clean_app, title="English one", language="en-GB")
+    factories.announcement(clean_app, title="English one", language="en-GB")
     page = client.get("/announcements/arabic-agreement").text
     assert '<article class="announcement" lang="ar" dir="rtl">' in page
     assert "<strong>الإعلان</strong>" in page
@@ -154,7 +149,7 @@ def test_arabic_announcement_reads_right_to_left(clean_app: Flask, client: Flask
 
 
 def test_retracted_page_says_so_with_410(clean_app: Flask, client: FlaskClient) -> None:
-    item_id = _publish(clean_app, title="Withdrawn", body="secret details")
+    item_id = factories.announcement(clean_app, title="Withdrawn", body="secret details")
     with clean_app.app_context():
         publishing.retract(db.session.get(Announcement, item_id))
         db.session.commit()
@@ -174,12 +169,12 @@ def test_lists_run_the_same_queries_for_2_or_20_items(
         return len(seen)
 
     for number in range(2):
-        _publish(
+        factories.announcement(
             clean_app, title=f"First {number}", tags=["common", f"t{number}"], partners=["esa"]
         )
     few = statements()
     for number in range(18):
-        _publish(
+        factories.announcement(
             clean_app,
             title=f"More {number}",
             tags=["common", f"u{number}"],
@@ -190,7 +185,7 @@ def test_lists_run_the_same_queries_for_2_or_20_items(
 
 
 def test_announcement_page_is_three_queries(clean_app: Flask, client: FlaskClient) -> None:
-    _publish(clean_app, title="Counted", tags=["a", "b", "c"], partners=["esa", "nasa"])
+    factories.announcement(clean_app, "Counted", tags=["a", "b", "c"], partners=["esa", "nasa"])
     with count_statements(clean_app) as seen:
         assert client.get("/announcements/counted").status_code == 200
     assert len(seen) == 3

@@ -9,7 +9,6 @@ its feeds must show the item leave). The rule is ``queries.is_public``.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,11 +17,12 @@ from flask.testing import FlaskClient
 
 from service.announcements import publishing
 from service.announcements.models import Announcement, Status
-from service.database import db, utcnow
+from service.database import db
 from service.feeds import build, store
 from service.subscriptions.forms import PreferencesForm
 from service.subscriptions.lifecycle import Preferences
 from service.subscriptions.models import Frequency
+from tests import factories
 
 TAG, PARTNER = "secret-moon-deal", "moon-corp"
 PAGES = [f"/tags/{TAG}", f"/partners/{PARTNER}"]
@@ -30,16 +30,10 @@ FEEDS = [f"/feeds/{kind}/{slug}/{name}" for kind, slug in (("tags", TAG), ("part
          for name in ("rss.xml", "atom.xml", "feed.json")]
 
 
-def _create(app: Flask, status: Status, **fields: object) -> int:
-    with app.app_context():
-        item = publishing.create(
-            title="Private moon expedition funded", tags=[TAG], partners=[PARTNER],
-            language="ru", status=status,
-            publish_at=utcnow() + timedelta(days=1) if status is Status.SCHEDULED else None,
-            **fields,  # type: ignore[arg-type]
-        )
-        db.session.commit()
-        return item.id
+def _create(app: Flask, status: Status) -> int:
+    """The one announcement these tests are about: its topics are its alone."""
+    return factories.announcement(app, "Private moon expedition funded", status=status,
+                                  tags=[TAG], partners=[PARTNER], language="ru")
 
 
 def _subscribe_page(client: FlaskClient) -> str:

@@ -6,13 +6,9 @@ from __future__ import annotations
 import re
 from email.message import EmailMessage
 
-from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from service.database import db
-from service.subscriptions import lifecycle
-from service.subscriptions.models import Subscriber, SubscriberStatus
 from tests.conftest import TEST_BASE_URL
 
 LINK = re.compile(re.escape(TEST_BASE_URL) + r"(/subscriptions/(?:confirm|manage|unsubscribe)/"
@@ -46,22 +42,3 @@ def follow_confirm_link(client: FlaskClient, path: str) -> TestResponse:
     assert form and form.group(1).decode() == path, "no form posting back to the link"
     assert b"Confirm my subscription</button>" in page.data
     return client.post(path, data={"csrf_token": csrf_token(page.data)})
-
-
-def add_subscriber(app: Flask, email: str, frequency: str = "daily", *,
-                   status: SubscriberStatus = SubscriberStatus.CONFIRMED,
-                   **preferences: object) -> int:
-    """A subscriber row as a confirmation would leave it (committed, in its own context)."""
-    with app.app_context():
-        prefs = lifecycle.parse_preferences({"frequency": frequency, **preferences})
-        subscriber = Subscriber(email=email, status=status, frequency=prefs.frequency,
-                                tags=list(prefs.tags), partners=list(prefs.partners),
-                                language=prefs.language)
-        db.session.add(subscriber)
-        db.session.flush()
-        if status is SubscriberStatus.CONFIRMED:
-            subscriber.confirmed_at = subscriber.since_at = subscriber.created_at
-        db.session.commit()
-        subscriber_id = subscriber.id
-        db.session.remove()
-    return subscriber_id

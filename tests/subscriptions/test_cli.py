@@ -12,8 +12,8 @@ from service.database import db
 from service.mail.messages import sender_address
 from service.subscriptions import delivery, tokens
 from service.subscriptions.models import Subscriber, SubscriberStatus
+from tests import factories
 from tests.conftest import TEST_BASE_URL
-from tests.subscriptions.helpers import add_subscriber
 
 
 def _status(app: Flask, subscriber_id: int) -> SubscriberStatus:
@@ -35,8 +35,8 @@ def _mailto_subject(app: Flask, subscriber_id: int, email: str) -> str:
 
 
 def test_unsubscribe_by_the_token_of_the_mailto_subject(clean_app: Flask, runner: Any) -> None:
-    reader = add_subscriber(clean_app, "reader@example.org")
-    other = add_subscriber(clean_app, "other@example.org")
+    reader = factories.subscriber(clean_app, "reader@example.org")
+    other = factories.subscriber(clean_app, "other@example.org")
     subject = _mailto_subject(clean_app, reader, "reader@example.org")
     assert subject.startswith("unsubscribe ")
     token = subject.split()[1]
@@ -52,8 +52,9 @@ def test_unsubscribe_by_the_token_of_the_mailto_subject(clean_app: Flask, runner
 
 
 def test_unsubscribe_by_address(clean_app: Flask, runner: Any) -> None:
-    reader = add_subscriber(clean_app, "reader@example.org")
-    pending = add_subscriber(clean_app, "pending@example.org", status=SubscriberStatus.PENDING)
+    reader = factories.subscriber(clean_app, "reader@example.org")
+    pending = factories.subscriber(clean_app, "pending@example.org",
+                                   status=SubscriberStatus.PENDING)
     result = runner.invoke(args=["subscriptions", "unsubscribe", " Reader@Example.ORG "])
     assert result.exit_code == 0, result.output
     assert _status(clean_app, reader) is SubscriberStatus.UNSUBSCRIBED
@@ -64,7 +65,7 @@ def test_unsubscribe_by_address(clean_app: Flask, runner: Any) -> None:
 
 def test_unknown_address_and_bad_or_revoked_tokens_change_nothing(clean_app: Flask,
                                                                    runner: Any) -> None:
-    reader = add_subscriber(clean_app, "reader@example.org")
+    reader = factories.subscriber(clean_app, "reader@example.org")
     token = _mailto_subject(clean_app, reader, "reader@example.org").split()[1]
     with clean_app.app_context():
         revoked = tokens.manage_token(reader, 7, "reader@example.org")  # an old version

@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from datetime import datetime, timedelta
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -31,9 +30,10 @@ from service.subscriptions.models import (
     Subscriber,
     SubscriberStatus,
 )
+from tests import factories
 from tests.conftest import wait_for
 from tests.mail.smtp import SmtpServer
-from tests.subscriptions.helpers import add_subscriber, links
+from tests.subscriptions.helpers import links
 
 DAILY = MailingKind.DAILY
 
@@ -42,21 +42,11 @@ def _period_end() -> datetime:
     return digests.period(DAILY, utcnow(), 7, 0)[1]
 
 
-def _publish(app: Flask, title: str, published_at: datetime | None = None, **fields: Any) -> int:
-    with app.app_context():
-        item = publishing.create(title=title, status=Status.PUBLISHED,
-                                 published_at=published_at, **fields)
-        db.session.commit()
-        item_id = item.id
-        db.session.remove()
-    return item_id
-
-
 def _subscribers(app: Flask, count: int, frequency: str = "daily", since: datetime | None = None,
                  prefix: str = "reader") -> list[str]:
     addresses = [f"{prefix}{n}@example.org" for n in range(count)]
     for address in addresses:
-        add_subscriber(app, address, frequency)
+        factories.subscriber(app, address, frequency)
     if since is not None:
         with app.app_context():
             db.session.execute(sa.update(Subscriber).values(since_at=since))
@@ -94,8 +84,8 @@ def _copies(server: SmtpServer) -> Counter[str]:
 def _daily_digest_with_items(app: Flask, subscribers: int) -> tuple[list[str], int]:
     end = _period_end()
     addresses = _subscribers(app, subscribers, since=end - timedelta(days=3))
-    _publish(app, "Joint observatory mirror", published_at=end - timedelta(hours=5),
-             tags=["observatory"])
+    factories.announcement(app, "Joint observatory mirror", published_at=end - timedelta(hours=5),
+                           tags=["observatory"])
     return addresses, _start_digest(app)
 
 
@@ -105,14 +95,15 @@ def _daily_digest_with_items(app: Flask, subscribers: int) -> tuple[list[str], i
 def test_instant_mail_reaches_matching_confirmed_subscribers_only(
     clean_app: Flask, client: FlaskClient, smtp_server: SmtpServer
 ) -> None:
-    add_subscriber(clean_app, "all@example.org", "instant")
-    add_subscriber(clean_app, "esa@example.org", "instant", partners=["esa"])
-    add_subscriber(clean_app, "nasa@example.org", "instant", partners=["nasa"])
-    add_subscriber(clean_app, "arabic@example.org", "instant", language="ar")
-    add_subscriber(clean_app, "daily@example.org", "daily")
-    add_subscriber(clean_app, "pending@example.org", "instant", status=SubscriberStatus.PENDING)
-    _publish(clean_app, "ESA & the agency sign a data annex", partners=["esa"],
-             summary="An annex on Earth-observation data.")
+    factories.subscriber(clean_app, "all@example.org", "instant")
+    factories.subscriber(clean_app, "esa@example.org", "instant", partners=["esa"])
+    factories.subscriber(clean_app, "nasa@example.org", "instant", partners=["nasa"])
+    factories.subscriber(clean_app, "arabic@example.org", "instant", language="ar")
+    factories.subscriber(clean_app, "daily@example.org", "daily")
+    factories.subscriber(clean_app, "pending@example.org", "instant",
+                         status=SubscriberStatus.PENDING)
+    factories.announcement(clean_app, "ESA & the agency sign a data annex", partners=["esa"],
+                           summary="An annex on Earth-observation data.")
 
     received = wait_for(lambda: len(smtp_server.received) == 2 and smtp_server.received)
     assert sorted(r.recipients[0] for r in received) == ["all@example.org", "esa@example.org"]
@@ -137,7 +128,7 @@ def test_instant_mail_reaches_matching_confirmed_subscribers_only(
 
 def test_retracted_before_it_went_out_is_never_mailed(clean_app: Flask,
                                                       smtp_server: SmtpServer) -> None:
-    add_subscriber(clean_app, "all@example.org", "instant")
+    factories.subscriber(clean_app, "all@example.org", "instant")
     with clean_app.app_context():
         item = publishing.create(title="Withdrawn", status=Status.PUBLISHED)
         db.session.commit()
@@ -155,21 +146,22 @@ def test_retracted_before_it_went_out_is_never_mailed(clean_app: Flask,
 def test_digest_holds_what_is_new_and_matches(clean_app: Flask, smtp_server: SmtpServer) -> None:
     end = _period_end()
     since = end - timedelta(days=1)
-    add_subscriber(clean_app, "all@example.org", "daily")
-    add_subscriber(clean_app, "obs@example.org", "daily", tags=["observatory"])
-    add_subscriber(clean_app, "none@example.org", "daily", tags=["no-such-topic"])
-    add_subscriber(clean_app, "weekly@example.org", "weekly")
-    add_subscriber(clean_app, "pending@example.org", "daily", status=SubscriberStatus.PENDING)
+    factories.subscriber(clean_app, "all@example.org", "daily")
+    factories.subscriber(clean_app, "obs@example.org", "daily", tags=["observatory"])
+    factories.subscriber(clean_app, "none@example.org", "daily", tags=["no-such-topic"])
+    factories.subscriber(clean_app, "weekly@example.org", "weekly")
+    factories.subscriber(clean_app, "pending@example.org", "daily", status=SubscriberStatus.PENDING)
     with clean_app.app_context():
         db.session.execute(sa.update(Subscriber).values(since_at=since))
         db.session.commit()
-    _publish(clean_app, "Too old", published_at=since - timedelta(hours=1))
-    _publish(clean_app, "Mirror polished", published_at=end - timedelta(hours=3),
-             tags=["observatory"])
-    _publish(clean_app, "مشروع رصد المياه", published_at=end - timedelta(hours=2),
-             language="ar", summary="ملخص")
-    withdrawn = _publish(clean_app, "Withdrawn", published_at=end - timedelta(hours=1))
-    _publish(clean_app, "After the period", published_at=end + timedelta(minutes=1))
+    factories.announcement(clean_app, "Too old", published_at=since - timedelta(hours=1))
+    factories.announcement(clean_app, "Mirror polished", published_at=end - timedelta(hours=3),
+                           tags=["observatory"])
+    factories.announcement(clean_app, "مشروع رصد المياه", published_at=end - timedelta(hours=2),
+                           language="ar", summary="ملخص")
+    withdrawn = factories.announcement(clean_app, "Withdrawn",
+                                       published_at=end - timedelta(hours=1))
+    factories.announcement(clean_app, "After the period", published_at=end + timedelta(minutes=1))
     with clean_app.app_context():
         publishing.retract(db.session.get(Announcement, withdrawn))
         db.session.commit()
@@ -216,7 +208,7 @@ def test_sending_twice_sends_one_copy(clean_app: Flask, smtp_server: SmtpServer)
 def test_two_beats_at_once_start_one_mailing(clean_app: Flask, smtp_server: SmtpServer) -> None:
     end = _period_end()
     _subscribers(clean_app, 3, since=end - timedelta(days=3))
-    _publish(clean_app, "Payload selection", published_at=end - timedelta(hours=5))
+    factories.announcement(clean_app, "Payload selection", published_at=end - timedelta(hours=5))
     barrier = threading.Barrier(2)
     started: list[tuple[int, bool]] = []
 
@@ -318,7 +310,8 @@ def test_temporary_refusal_retries_and_permanent_refusal_bounces(
                                     .where(Subscriber.email == "reader2@example.org"))
         assert bounced is SubscriberStatus.BOUNCED
         # Bounced addresses are left out of the next mailing altogether.
-        _publish(clean_app, "Later news", published_at=utcnow() - timedelta(minutes=1))
+        factories.announcement(clean_app, "Later news",
+                               published_at=utcnow() - timedelta(minutes=1))
         later = digests.send(DAILY, manual=True, queue=False)
         for batch_id in delivery.batch_ids(later.mailing.id):
             delivery.run_batch(batch_id)

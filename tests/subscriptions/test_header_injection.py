@@ -25,9 +25,9 @@ from service.mail.mailer import to_seven_bit
 from service.mail.messages import Links, Template
 from service.subscriptions import digests
 from service.subscriptions.models import MailingKind
+from tests import factories
 from tests.conftest import EditorInfo, wait_for
 from tests.mail.smtp import SmtpServer
-from tests.subscriptions.helpers import add_subscriber
 
 _PAYLOAD = ("x\r\nReply-To: phish@attacker.example\r\nContent-Type: text/html\r\n\r\n"
             "<h1>Injected</h1>")
@@ -106,8 +106,8 @@ def test_instant_and_digest_emails_of_an_attack_title(
     clean_app: Flask, client: FlaskClient, smtp_server: SmtpServer, celery_worker: Any,
     make_editor: Any, title: str,
 ) -> None:
-    add_subscriber(clean_app, "instant@example.org", "instant")
-    add_subscriber(clean_app, "daily@example.org", "daily")
+    factories.subscriber(clean_app, "instant@example.org", "instant")
+    factories.subscriber(clean_app, "daily@example.org", "daily")
     _publish_by_api(client, make_editor("editor"), title)
 
     instant = wait_for(lambda: smtp_server.to("instant@example.org"))[0]

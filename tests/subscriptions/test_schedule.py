@@ -10,13 +10,13 @@ from flask import Flask
 
 from service.announcements import publishing
 from service.announcements.models import Status
+from service.celery_app import BEAT_SCHEDULE
 from service.config import ConfigError, load_settings
 from service.database import db, utcnow
 from service.subscriptions.digests import period
 from service.subscriptions.models import MailingKind
+from tests import factories
 from tests.mail.smtp import SmtpServer
-from tests.subscriptions.helpers import add_subscriber
-from service.celery_app import BEAT_SCHEDULE
 
 DAILY, WEEKLY = MailingKind.DAILY, MailingKind.WEEKLY
 
@@ -80,7 +80,7 @@ def test_mail_settings() -> None:
 
 
 def test_cli_sends_a_digest_once(clean_app: Flask, runner: Any, smtp_server: SmtpServer) -> None:
-    add_subscriber(clean_app, "cli@example.org", "daily")
+    factories.subscriber(clean_app, "cli@example.org", "daily")
     with clean_app.app_context():
         publishing.create(title="Summer school", status=Status.PUBLISHED,
                           published_at=utcnow() - timedelta(minutes=5))

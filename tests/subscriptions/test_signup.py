@@ -17,9 +17,10 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from service.database import db, utcnow
 from service.subscriptions import lifecycle, tokens
 from service.subscriptions.models import Frequency, Subscriber, SubscriberStatus
+from tests import factories
 from tests.conftest import wait_for
 from tests.mail.smtp import SmtpServer
-from tests.subscriptions.helpers import add_subscriber, csrf_token, follow_confirm_link, links
+from tests.subscriptions.helpers import csrf_token, follow_confirm_link, links
 
 
 def _subscriber(app: Flask, email: str) -> Subscriber | None:
@@ -77,7 +78,7 @@ def test_subscribe_confirm_manage_and_leave_by_email(
 def test_the_answer_is_the_same_for_new_pending_and_confirmed(
     clean_app: Flask, client: FlaskClient, smtp_server: SmtpServer, celery_worker: Any
 ) -> None:
-    add_subscriber(clean_app, "known@example.org", "daily")
+    factories.subscriber(clean_app, "known@example.org", "daily")
     answers = []
     for address in ("new@example.org", "new@example.org", "known@example.org"):
         response = _sign_up(client, email=address, frequency="instant")
@@ -120,8 +121,8 @@ def test_a_sign_up_request_does_the_same_work_for_every_address(
 ) -> None:
     """Timing must not tell a new address from a known one: the request runs the very same
     statements for both (one outbox insert); looking the address up is a worker's job."""
-    add_subscriber(clean_app, "known@example.org", "daily")
-    add_subscriber(clean_app, "pending@example.org", "daily", status=SubscriberStatus.PENDING)
+    factories.subscriber(clean_app, "known@example.org", "daily")
+    factories.subscriber(clean_app, "pending@example.org", "daily", status=SubscriberStatus.PENDING)
     token = csrf_token(client.get("/subscribe").data)
 
     def sign_up(address: str) -> Callable[[], Any]:
@@ -226,7 +227,7 @@ def test_html_form(clean_app: Flask, client: FlaskClient, smtp_server: SmtpServe
 
 def test_manage_page_changes_preferences_and_resubscribes(clean_app: Flask,
                                                           client: FlaskClient) -> None:
-    subscriber_id = add_subscriber(clean_app, "m@example.org", "daily")
+    subscriber_id = factories.subscriber(clean_app, "m@example.org", "daily")
     with clean_app.app_context():
         path = f"/subscriptions/manage/{tokens.manage_token(subscriber_id, 0, 'm@example.org')}"
     page = client.get(path)
@@ -263,7 +264,7 @@ def _after_the_second_of(moment: datetime) -> None:
 
 
 def test_forged_altered_expired_and_revoked_links(clean_app: Flask, client: FlaskClient) -> None:
-    victim = add_subscriber(clean_app, "victim@example.org", "daily")
+    victim = factories.subscriber(clean_app, "victim@example.org", "daily")
     with clean_app.app_context():
         manage = tokens.manage_token(victim, 0, "victim@example.org")
         confirm = tokens.confirm_token(victim, "victim@example.org", {"frequency": "instant"})
@@ -313,7 +314,7 @@ def test_opening_a_confirmation_link_changes_nothing(
     clean_app: Flask, client: FlaskClient, smtp_server: SmtpServer, celery_worker: Any
 ) -> None:
     """Mail scanners fetch every link: only the page's button (a POST) confirms."""
-    add_subscriber(clean_app, "known@example.org", "daily")
+    factories.subscriber(clean_app, "known@example.org", "daily")
     for address in ("new@example.org", "known@example.org"):
         assert _sign_up(client, email=address, frequency="instant").status_code == 202
     scanner = clean_app.test_client(use_cookies=False)
@@ -372,7 +373,7 @@ def test_an_old_confirmation_link_cannot_bring_back_an_address_that_left(
 
 def test_a_confirmation_link_from_before_a_bounce_is_refused(clean_app: Flask,
                                                              client: FlaskClient) -> None:
-    subscriber_id = add_subscriber(clean_app, "gone@example.org", "daily")
+    subscriber_id = factories.subscriber(clean_app, "gone@example.org", "daily")
     with clean_app.app_context():
         old = _confirm_token_signed_ago(clean_app, 60, subscriber_id, "gone@example.org",
                                         "instant")
@@ -391,7 +392,7 @@ def test_links_name_an_address_so_a_reused_id_inherits_none(clean_app: Flask,
                                                              client: FlaskClient) -> None:
     """SQLite reuses the highest id after a delete: a purged sign-up's links must not reach
     whoever gets its id next."""
-    first_id = add_subscriber(clean_app, "first@example.org", "daily",
+    first_id = factories.subscriber(clean_app, "first@example.org", "daily",
                               status=SubscriberStatus.PENDING)
     with clean_app.app_context():
         manage = tokens.manage_token(first_id, 0, "first@example.org")
@@ -428,7 +429,7 @@ def test_pending_sign_ups_expire_and_are_purged(ctx: Flask) -> None:
     lifecycle.subscribe("old@example.org", prefs, now=utcnow() - timedelta(hours=49))
     lifecycle.subscribe("fresh@example.org", prefs)
     db.session.commit()
-    add_subscriber(ctx, "kept@example.org", "daily")
+    factories.subscriber(ctx, "kept@example.org", "daily")
     assert lifecycle.purge_pending() == 1
     assert sorted(db.session.scalars(db.select(Subscriber.email))) == [
         "fresh@example.org", "kept@example.org"]

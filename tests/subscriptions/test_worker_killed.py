@@ -17,9 +17,9 @@ from service.announcements.models import Status
 from service.database import db, utcnow
 from service.subscriptions import delivery, digests
 from service.subscriptions.models import Delivery, MailingKind, Subscriber
+from tests import factories
 from tests.conftest import PrivateRedis, wait_for, worker_env, worker_process
 from tests.mail.smtp import SmtpServer
-from tests.subscriptions.helpers import add_subscriber
 
 SUBSCRIBERS = 12
 
@@ -33,7 +33,7 @@ def test_worker_killed_mid_batch_resumes_without_duplicates(
     end = digests.period(MailingKind.DAILY, utcnow(), 7, 0)[1]
     addresses = [f"reader{n}@example.org" for n in range(SUBSCRIBERS)]
     for address in addresses:
-        add_subscriber(private_app, address, "daily")
+        factories.subscriber(private_app, address, "daily")
     with private_app.app_context():
         db.session.execute(sa.update(Subscriber).values(since_at=end - timedelta(days=2)))
         publishing.create(title="Commissioning complete", status=Status.PUBLISHED,
