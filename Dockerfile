@@ -81,13 +81,15 @@ EXPOSE 8000
 # gives the web service its /readyz check.
 
 # gthread workers: idle keep-alive connections from nginx wait in the poller, not in a thread.
+# service.gunicorn_worker.ThreadWorker is gthread whose own error pages (a malformed request
+# line, an oversized header: answered before the app runs) carry the security headers too.
 # --keep-alive 75 outlives nginx's upstream keepalive_timeout (60s), so gunicorn never closes a
 # connection nginx is about to reuse. --forwarded-allow-ips '*': web is reachable only through
 # nginx on the compose network (it publishes no port), so X-Forwarded-* from it are trusted.
 # Worker count: WEB_CONCURRENCY (gunicorn reads it); more flags: GUNICORN_CMD_ARGS.
 CMD ["gunicorn", \
      "--bind", "0.0.0.0:8000", \
-     "--worker-class", "gthread", \
+     "--worker-class", "service.gunicorn_worker.ThreadWorker", \
      "--threads", "4", \
      "--keep-alive", "75", \
      "--timeout", "30", \

@@ -51,6 +51,18 @@ class Settings:
     # Reverse proxies in front of web whose X-Forwarded-For/-Proto headers are trusted (0: none,
     # the client is the socket peer). Rate limits per client need the real client address.
     trusted_proxies: int = 0
+    # WebSub leases (seconds): what a subscriber gets when it asks for none, and the most it
+    # may get; none is perpetual.
+    websub_lease_default: int = 10 * 86400
+    websub_lease_max: int = 30 * 86400
+    websub_hubs: tuple[str, ...] = ()  # public hubs pinged (hub.mode=publish) and advertised
+    # Outbound HTTP (WebSub callbacks, later webhooks): private addresses refused unless allowed
+    # (development and tests, whose peers are on 127.0.0.1); per-request timeout in seconds;
+    # retries stop this many seconds after the first failure; requests in flight per host.
+    outbound_allow_private: bool = False
+    outbound_timeout: int = 10
+    outbound_give_up: int = 86400
+    outbound_per_destination: int = 4
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -79,6 +91,24 @@ def _int(variable: str, value: str, minimum: int, maximum: int) -> int:
     if not minimum <= number <= maximum:
         raise ConfigError(variable, f"{number} is outside {minimum}..{maximum}")
     return number
+
+
+def _flag(variable: str, value: str | None) -> bool:
+    if value is None or value.lower() in ("0", "false", "no", "off"):
+        return False
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(variable, f"{value!r} must be 1 or 0")
+
+
+def _hubs(value: str | None) -> tuple[str, ...]:
+    """``WEBSUB_HUBS``: comma-separated absolute http(s) URLs of public hubs."""
+    hubs = tuple(h.strip() for h in (value or "").split(",") if h.strip())
+    for hub in hubs:
+        _url("WEBSUB_HUBS", hub, ("http", "https"))
+        if not urlsplit(hub).hostname:
+            raise ConfigError("WEBSUB_HUBS", f"{hub!r} has no host")
+    return hubs
 
 
 def _mail_from(value: str) -> str:
@@ -143,6 +173,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
     feed_export = get("FEED_EXPORT_DIR")
 
+    lease_max = _int("WEBSUB_LEASE_MAX", get("WEBSUB_LEASE_MAX") or str(30 * 86400),
+                     60, 365 * 86400)
+    lease_default = _int("WEBSUB_LEASE_DEFAULT", get("WEBSUB_LEASE_DEFAULT") or
+                         str(min(10 * 86400, lease_max)), 60, 365 * 86400)
+    if lease_default > lease_max:
+        raise ConfigError("WEBSUB_LEASE_DEFAULT",
+                          f"{lease_default} is longer than WEBSUB_LEASE_MAX ({lease_max})")
+
     return Settings(
         env=env,
         database_url=database_url,
@@ -158,4 +196,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         digest_weekday=_int("DIGEST_WEEKDAY", get("DIGEST_WEEKDAY") or "0", 0, 6),
         mail_batch_size=_int("MAIL_BATCH_SIZE", get("MAIL_BATCH_SIZE") or "500", 1, 10000),
         trusted_proxies=_int("TRUSTED_PROXIES", get("TRUSTED_PROXIES") or "0", 0, 5),
+        websub_lease_default=lease_default,
+        websub_lease_max=lease_max,
+        websub_hubs=_hubs(get("WEBSUB_HUBS")),
+        outbound_allow_private=_flag("OUTBOUND_ALLOW_PRIVATE", get("OUTBOUND_ALLOW_PRIVATE")),
+        outbound_timeout=_int("OUTBOUND_TIMEOUT", get("OUTBOUND_TIMEOUT") or "10", 1, 120),
+        outbound_give_up=_int("OUTBOUND_GIVE_UP", get("OUTBOUND_GIVE_UP") or "86400",
+                              10, 30 * 86400),
+        outbound_per_destination=_int("OUTBOUND_PER_DESTINATION",
+                                      get("OUTBOUND_PER_DESTINATION") or "4", 1, 100),
     )

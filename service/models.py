@@ -2,10 +2,12 @@
 
 from service.announcements.models import Announcement, Partner, Revision, Status, Tag
 from service.editors.models import ApiToken, Editor, Role
+from service.outbound.models import OutboundDelivery
 from service.outbox.models import OutboxEvent
 from service.subscriptions.models import Delivery, MailBatch, Mailing, Subscriber
 
 __all__ = [
-    "Announcement", "ApiToken", "Delivery", "Editor", "MailBatch", "Mailing", "OutboxEvent",
+    "Announcement", "ApiToken", "Delivery", "Editor", "MailBatch", "Mailing", "OutboundDelivery",
+    "OutboxEvent",
     "Partner", "Revision", "Role", "Status", "Subscriber", "Tag",
 ]

@@ -30,6 +30,14 @@ from service.config import DEV_SECRET_KEY, ConfigError, load_settings
         ({"NEWSROOM_ENV": "production", "SECRET_KEY": "short"}, "SECRET_KEY"),
         ({"TRUSTED_PROXIES": "-1"}, "TRUSTED_PROXIES"),
         ({"DIGEST_HOUR": "24"}, "DIGEST_HOUR"),
+        ({"WEBSUB_LEASE_MAX": "10"}, "WEBSUB_LEASE_MAX"),
+        ({"WEBSUB_LEASE_DEFAULT": "7200", "WEBSUB_LEASE_MAX": "3600"}, "WEBSUB_LEASE_DEFAULT"),
+        ({"WEBSUB_HUBS": "https://pubsubhubbub.appspot.com/, ftp://hub"}, "WEBSUB_HUBS"),
+        ({"WEBSUB_HUBS": "https://"}, "WEBSUB_HUBS"),
+        ({"OUTBOUND_ALLOW_PRIVATE": "maybe"}, "OUTBOUND_ALLOW_PRIVATE"),
+        ({"OUTBOUND_TIMEOUT": "0"}, "OUTBOUND_TIMEOUT"),
+        ({"OUTBOUND_GIVE_UP": "soon"}, "OUTBOUND_GIVE_UP"),
+        ({"OUTBOUND_PER_DESTINATION": "0"}, "OUTBOUND_PER_DESTINATION"),
         ({"MAIL_FROM": "not an address"}, "MAIL_FROM"),
         # Values the header parser once crashed on (a traceback instead of this one line), or
         # that decode to a line break, a second address or no address at all.
@@ -58,6 +66,22 @@ def test_defaults_are_embedded(tmp_path: object) -> None:
     assert settings.feed_size == 50
     assert settings.secret_key == DEV_SECRET_KEY
     assert not settings.production
+
+
+def test_push_settings_are_read() -> None:
+    settings = load_settings({
+        "WEBSUB_HUBS": " https://pubsubhubbub.appspot.com/ ,https://hub.example/websub",
+        "WEBSUB_LEASE_DEFAULT": "3600", "WEBSUB_LEASE_MAX": "7200",
+        "OUTBOUND_ALLOW_PRIVATE": "1", "OUTBOUND_TIMEOUT": "3", "OUTBOUND_GIVE_UP": "600",
+        "OUTBOUND_PER_DESTINATION": "2",
+    })
+    assert settings.websub_hubs == ("https://pubsubhubbub.appspot.com/",
+                                    "https://hub.example/websub")
+    assert (settings.websub_lease_default, settings.websub_lease_max) == (3600, 7200)
+    assert settings.outbound_allow_private is True
+    assert (settings.outbound_timeout, settings.outbound_give_up,
+            settings.outbound_per_destination) == (3, 600, 2)
+    assert load_settings({}).outbound_allow_private is False  # refused unless asked for
 
 
 def test_postgres_urls_use_psycopg3() -> None:

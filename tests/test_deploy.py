@@ -190,3 +190,86 @@ def test_front_door_serves_exported_feeds_and_proxies_the_rest(
         status, headers, body = _get(front_door, "/feeds/atom.xml", {"If-None-Match": etag})
         assert status == 200 and title.encode() in body
         etag = headers["ETag"]
+
+
+def _all_headers(port: int, path: str, headers: dict[str, str] | None = None
+                 ) -> tuple[int, list[tuple[str, str]]]:
+    """Status and every header line (repeats kept: a doubled header must show)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("GET", path, headers=headers or {})
+        response = conn.getresponse()
+        response.read()
+        return response.status, response.getheaders()
+    finally:
+        conn.close()
+
+
+def _values(headers: list[tuple[str, str]], name: str) -> list[str]:
+    return [value for key, value in headers if key.lower() == name.lower()]
+
+
+def _assert_document_headers(headers: list[tuple[str, str]]) -> None:
+    from service import security
+
+    assert _values(headers, "Content-Security-Policy") == [
+        security.DOCUMENT_CONTENT_SECURITY_POLICY], headers
+    assert _values(headers, "X-Content-Type-Options") == ["nosniff"], headers
+    assert _values(headers, "Strict-Transport-Security") == [security.HSTS], headers
+
+
+def test_nginx_config_holds_the_security_values_of_service_security() -> None:
+    """One source for the values: the copies in deploy/nginx.conf are the module's."""
+    from service import security
+
+    conf = (PROJECT_ROOT / "deploy" / "nginx.conf").read_text()
+    for variable, value in [("newsroom_csp", security.DOCUMENT_CONTENT_SECURITY_POLICY),
+                            ("newsroom_nosniff", "nosniff"),
+                            ("newsroom_hsts", security.HSTS)]:
+        block = conf.split(f"${variable} {{", 1)[1].split("}", 1)[0]
+        assert f'""      "{value}";' in block, variable
+
+
+def test_front_door_security_headers_on_every_response(
+    exporting_app: Flask, front_door: int, export_dir: Path
+) -> None:
+    from service import security
+
+    with exporting_app.app_context():
+        publishing.create(title="Headers at the door", status=Status.PUBLISHED)
+        db.session.commit()
+        build.rebuild(["all"])
+    for name in ("atom.xml", "rss.xml", "feed.json"):
+        status, headers = _all_headers(front_door, f"/feeds/{name}")
+        assert status == 200 and _values(headers, "ETag")[0].count("-") == 1  # nginx's file
+        _assert_document_headers(headers)
+        etag = _values(headers, "ETag")[0]
+        status, headers = _all_headers(front_door, f"/feeds/{name}", {"If-None-Match": etag})
+        assert status == 304
+        _assert_document_headers(headers)
+        status, headers = _all_headers(front_door, f"/feeds/{name}",
+                                       {"Accept-Encoding": "gzip"})
+        assert status == 200 and _values(headers, "Content-Encoding") == ["gzip"]
+        _assert_document_headers(headers)
+    # nginx's own answers: its health check, and an error it makes itself.
+    _assert_document_headers(_all_headers(front_door, "/nginx-health")[1])
+    with socket.create_connection(("127.0.0.1", front_door), timeout=5) as raw:
+        raw.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+        answer = b""
+        while chunk := raw.recv(65536):
+            answer += chunk
+    head = answer.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+    assert head[0].split()[1] == "400"
+    _assert_document_headers([tuple(line.split(": ", 1)) for line in head[1:]])  # type: ignore[misc]
+    # What the app answers keeps the app's own policy, once (never doubled by nginx).
+    status, headers = _all_headers(front_door, "/")
+    assert status == 200
+    assert _values(headers, "Content-Security-Policy") == [security.CONTENT_SECURITY_POLICY]
+    assert _values(headers, "X-Content-Type-Options") == ["nosniff"]
+    # A feed with no file is answered by the app, with the feed policy, once.
+    (export_dir / "rss.xml").unlink()
+    status, headers = _all_headers(front_door, "/feeds/rss.xml")
+    assert status == 200 and '"' in _values(headers, "ETag")[0]
+    assert _values(headers, "Content-Security-Policy") == [
+        security.DOCUMENT_CONTENT_SECURITY_POLICY]
+    assert _values(headers, "X-Content-Type-Options") == ["nosniff"]

@@ -5,6 +5,11 @@ publish is visible on the very next request. The document itself comes from a sm
 per-process copy kept under that ETag, and is fetched again only when the ETag moves.
 Anything this layer cannot answer (a feed never built, an unknown tag, another method) goes on
 to the Flask views, which build on demand or answer 404.
+
+Every answer carries the document security headers (``security.document_headers``: nosniff, a
+CSP that runs and loads nothing, HSTS in production), since Flask's ``after_request`` never sees
+what this layer answers. Redis down is a 503 with ``Retry-After`` right here: a second attempt
+in the Flask view would only wait for the same dead server again.
 """
 
 from __future__ import annotations
@@ -15,11 +20,16 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import redis
+from flask import Flask
 
+from service import security
 from service.feeds import scopes, store
 
 CACHE_CONTROL = "public, max-age=0, must-revalidate"
 MAX_CACHED = 512  # documents per process; a few MB at most
+REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError)
+RETRY_AFTER = "5"  # seconds; Redis restarts (or fails over) in about that
+UNAVAILABLE_BODY = b"Feeds are unavailable for a moment; try again in a few seconds.\n"
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -47,14 +57,41 @@ def not_modified(feed: store.StoredFeed, if_none_match: str | None,
     return False
 
 
-def response_headers(feed: store.StoredFeed) -> list[tuple[str, str]]:
+def response_headers(feed: store.StoredFeed, secure: list[tuple[str, str]]
+                     ) -> list[tuple[str, str]]:
     """The headers of a 200 and of a 304 alike (a 304 repeats the validators, RFC 9110)."""
     return [
         ("ETag", feed.etag),
         ("Last-Modified", feed.last_modified),
         ("Cache-Control", CACHE_CONTROL),
-        ("X-Content-Type-Options", "nosniff"),
+        *secure,
     ]
+
+
+def unavailable_headers(secure: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The headers of the 503 answered while Redis cannot be reached."""
+    return [
+        ("Retry-After", RETRY_AFTER),
+        ("Cache-Control", "no-store"),
+        ("Content-Type", "text/plain; charset=utf-8"),
+        ("Content-Length", str(len(UNAVAILABLE_BODY))),
+        *secure,
+    ]
+
+
+def _production(wrapped: object) -> bool:
+    """Whether the Flask app under ``wrapped`` runs in production.
+
+    ``wrapped`` is what this layer falls back to: ``app.wsgi_app`` (a bound method of the
+    app), possibly inside other middleware, which by werkzeug's convention keeps the next
+    layer in ``.app``. Not found: not production (no HSTS), the safe side for development.
+    """
+    for _ in range(8):
+        if isinstance(wrapped, Flask):
+            settings = wrapped.config.get("SETTINGS")
+            return bool(settings is not None and settings.production)
+        wrapped = getattr(wrapped, "__self__", None) or getattr(wrapped, "app", None)
+    return False
 
 
 def parse_path(path: str) -> tuple[str, str] | None:
@@ -74,9 +111,15 @@ def parse_path(path: str) -> tuple[str, str] | None:
 class FeedServer:
     """WSGI middleware serving built feeds from Redis; everything else goes to ``fallback``."""
 
-    def __init__(self, conn: redis.Redis, fallback: WSGIApp) -> None:
+    def __init__(self, conn: redis.Redis, fallback: WSGIApp,
+                 secure: list[tuple[str, str]] | None = None) -> None:
+        """``secure``: the security headers; by default those of the app ``fallback`` leads
+        to (``create_app`` passes ``app.wsgi_app``, the Flask app's, maybe in middleware)."""
         self.conn = conn
         self.fallback = fallback
+        if secure is None:
+            secure = security.document_headers(_production(fallback))
+        self.secure = secure
         self._documents: OrderedDict[str, store.StoredFeed] = OrderedDict()
 
     def lookup(self, scope: str, fmt: str) -> store.StoredFeed | None:
@@ -102,10 +145,14 @@ class FeedServer:
                  ) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]
         target = parse_path(environ.get("PATH_INFO", "")) if method in ("GET", "HEAD") else None
-        feed = self.lookup(*target) if target else None
+        try:
+            feed = self.lookup(*target) if target else None
+        except REDIS_DOWN:
+            start_response("503 Service Unavailable", unavailable_headers(self.secure))
+            return [] if method == "HEAD" else [UNAVAILABLE_BODY]
         if feed is None:
             return self.fallback(environ, start_response)
-        headers = response_headers(feed)
+        headers = response_headers(feed, self.secure)
         if not_modified(feed, environ.get("HTTP_IF_NONE_MATCH"),
                         environ.get("HTTP_IF_MODIFIED_SINCE")):
             start_response("304 Not Modified", headers)

@@ -1,7 +1,10 @@
 """Feed URLs for what the fast path (``serving.FeedServer``) could not answer.
 
 That is a feed never built yet (fresh deploy, flushed Redis), built here once under the same
-lock the workers use; and an unknown tag or partner, which is a 404.
+lock the workers use; and an unknown tag or partner, which is a 404. Answers carry the same
+document security headers as the fast path's (``FeedServer.secure``); Flask's ``after_request``
+keeps a header a view set, so the feed CSP is not replaced by the pages' one. Redis down here
+too (between the fast path's read and the build) is the fast path's 503 with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -33,14 +36,18 @@ def _serve(scope: str, filename: str) -> Response:
     if fmt is None:
         abort(404)
     server: serving.FeedServer = current_app.extensions["feed_server"]
-    feed = server.lookup(scope, fmt)
-    if feed is None:
-        if not build.rebuild_scope(scope):
-            abort(404)
+    try:
         feed = server.lookup(scope, fmt)
-        if feed is None:  # flushed again between the build and this read
-            abort(503)
-    headers = serving.response_headers(feed)
+        if feed is None:
+            if not build.rebuild_scope(scope):
+                abort(404)
+            feed = server.lookup(scope, fmt)
+    except serving.REDIS_DOWN:
+        feed = None
+    if feed is None:  # Redis is down, or was flushed again between the build and this read
+        return Response(serving.UNAVAILABLE_BODY, status=503,
+                        headers=serving.unavailable_headers(server.secure))
+    headers = serving.response_headers(feed, server.secure)
     if serving.not_modified(feed, request.headers.get("If-None-Match"),
                             request.headers.get("If-Modified-Since")):
         return Response(status=304, headers=headers)

@@ -1,0 +1,55 @@
+"""The per-destination concurrency cap: at most N requests in flight to one host, in Redis.
+
+Shared by every worker process, so a slow or dead callback host ties up at most N worker
+slots and every other subscriber's deliveries go on. A slot is a member of a sorted set scored
+by its expiry: a worker killed while holding one frees it when the lease runs out, without
+anyone having to notice the death.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from urllib.parse import urlsplit
+
+import redis
+
+PREFIX = "newsroom:outbound:slots:"
+
+# KEYS[1]: the destination's set; ARGV: now, expiry, cap, token. Atomic in Redis.
+_ACQUIRE = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
+  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[4])
+  redis.call('EXPIRE', KEYS[1], 3600)
+  return 1
+end
+return 0
+"""
+
+
+def destination(url: str) -> str:
+    """What the cap counts by: scheme, host and port (``https://hooks.example:443``)."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return f"{parts.scheme}://{(parts.hostname or '').lower()}:{port}"
+
+
+def acquire(conn: redis.Redis, url: str, cap: int, lease_seconds: float) -> str | None:
+    """Take a slot for ``url``'s destination; its token, or None when all ``cap`` are taken."""
+    token = uuid.uuid4().hex
+    now = time.time()
+    taken = conn.eval(_ACQUIRE, 1, PREFIX + destination(url), now, now + lease_seconds, cap,
+                      token)
+    return token if taken else None
+
+
+def release(conn: redis.Redis, url: str, token: str) -> None:
+    conn.zrem(PREFIX + destination(url), token)
+
+
+def in_flight(conn: redis.Redis, url: str) -> int:
+    """Slots currently held for ``url``'s destination (for tests and the dashboard)."""
+    key = PREFIX + destination(url)
+    conn.zremrangebyscore(key, "-inf", time.time())
+    return int(conn.zcard(key))

@@ -1,0 +1,185 @@
+"""Durable deliveries against a real receiver on loopback: success, retry after a 5xx and
+after a timeout, 410, giving up, the per-destination cap, superseding, and a lapsed claim
+taken over. The handler here is a caller of the mechanism, as WebSub is; nothing is mocked."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from service.database import db, utcnow
+from service.extensions import get_redis
+from service.outbound import delivery, limits
+from service.outbound.delivery import Outcome, Outgoing
+from service.outbound.models import OutboundDelivery, OutboundStatus
+from tests.outbound.receiver import Receiver
+
+
+@dataclass
+class TestHandler:
+    """Sends ``bodies[version]``; 2xx ok, 410 gone, else retry (WebSub's mapping)."""
+
+    __test__ = False
+    bodies: dict[str, bytes] = field(default_factory=dict)
+    gone: list[int] = field(default_factory=list)
+    kind: str = "test"
+    task: str = "outbound.test-nobody-consumes"
+
+    def prepare(self, row: OutboundDelivery) -> Outgoing | None:
+        if row.version not in self.bodies:
+            return None
+        return Outgoing(row.url, self.bodies[row.version], row.version,
+                        {"Content-Type": "text/plain"})
+
+    def classify(self, status: int) -> Outcome:
+        if 200 <= status < 300:
+            return Outcome.OK
+        return Outcome.GONE if status == 410 else Outcome.RETRY
+
+    def on_gone(self, row: OutboundDelivery) -> None:
+        self.gone.append(row.owner_id)
+
+
+@pytest.fixture
+def handler() -> TestHandler:
+    return TestHandler(bodies={"v1": b"first", "v2": b"second"})
+
+
+def _due(url: str, version: str = "v1", owner: int = 1) -> int:
+    row = delivery.schedule("test", owner, url, version)
+    db.session.commit()
+    return row.id
+
+
+def _row(row_id: int) -> OutboundDelivery:
+    db.session.expire_all()
+    row = db.session.get(OutboundDelivery, row_id)
+    assert row is not None
+    return row
+
+
+def _make_due_now(row_id: int) -> None:
+    db.session.execute(sa.update(OutboundDelivery).where(OutboundDelivery.id == row_id)
+                       .values(next_attempt_at=utcnow() - timedelta(seconds=5)))
+    db.session.commit()
+
+
+def test_delivered_once(ctx: Flask, receiver: Receiver, handler: TestHandler) -> None:
+    row_id = _due(receiver.url())
+    assert delivery.send(row_id, handler) == "delivered"
+    assert delivery.send(row_id, handler) == "not-due"  # a duplicate task sends nothing
+    assert [p.body for p in receiver.posts()] == [b"first"]
+    row = _row(row_id)
+    assert (row.status, row.sent_version, row.last_status) == (OutboundStatus.DELIVERED, "v1", 200)
+
+
+def test_retried_after_5xx_with_backoff(ctx: Flask, receiver: Receiver,
+                                        handler: TestHandler) -> None:
+    receiver.behaviour.statuses = [503, 500]
+    row_id = _due(receiver.url())
+    assert delivery.send(row_id, handler) == "retrying"
+    row = _row(row_id)
+    first_wait = (row.next_attempt_at - row.last_attempt_at).total_seconds()
+    assert 0 < first_wait <= 30  # the first retry comes within 30 s
+    assert delivery.send(row_id, handler) == "not-due"  # not before its time
+    _make_due_now(row_id)
+    assert delivery.send(row_id, handler) == "retrying"
+    assert _row(row_id).attempts == 2
+    _make_due_now(row_id)
+    assert delivery.send(row_id, handler) == "delivered"
+    assert len(receiver.posts()) == 3
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    assert all(1 <= delivery.backoff(1) <= 2 for _ in range(50))
+    assert all(4 <= delivery.backoff(3) <= 8 for _ in range(50))
+    assert all(delivery.backoff(30) <= delivery.BACKOFF_MAX for _ in range(50))
+
+
+def test_timeout_is_retried(ctx: Flask, receiver: Receiver, handler: TestHandler,
+                            outbound_settings: Callable[..., None]) -> None:
+    outbound_settings(outbound_timeout=1)
+    receiver.behaviour.delay = 2.5
+    row_id = _due(receiver.url())
+    assert delivery.send(row_id, handler) == "retrying"
+    assert "Timeout" in (_row(row_id).last_error or "")
+    receiver.behaviour.delay = 0
+    _make_due_now(row_id)
+    assert delivery.send(row_id, handler) == "delivered"
+
+
+def test_410_ends_the_owner(ctx: Flask, receiver: Receiver, handler: TestHandler) -> None:
+    receiver.behaviour.default = 410
+    row_id = _due(receiver.url(), owner=7)
+    assert delivery.send(row_id, handler) == "gone"
+    assert handler.gone == [7] and _row(row_id).status is OutboundStatus.GONE
+
+
+def test_gives_up_after_the_configured_time(ctx: Flask, receiver: Receiver,
+                                            handler: TestHandler,
+                                            outbound_settings: Callable[..., None]) -> None:
+    outbound_settings(outbound_give_up=60)
+    receiver.behaviour.default = 500
+    row_id = _due(receiver.url())
+    assert delivery.send(row_id, handler) == "retrying"
+    db.session.execute(sa.update(OutboundDelivery).values(
+        first_failed_at=utcnow() - timedelta(seconds=61)))
+    db.session.commit()
+    _make_due_now(row_id)
+    assert delivery.send(row_id, handler) == "failed"
+    assert delivery.due("test") == []
+
+
+def test_refused_address_is_never_sent(ctx: Flask, receiver: Receiver, handler: TestHandler,
+                                       outbound_settings: Callable[..., None]) -> None:
+    outbound_settings(outbound_allow_private=False)
+    row_id = _due(receiver.url())
+    assert delivery.send(row_id, handler) == "retrying"
+    assert "refused" in (_row(row_id).last_error or "") and receiver.received == []
+
+
+def test_per_destination_cap(ctx: Flask, receiver: Receiver, handler: TestHandler,
+                             outbound_settings: Callable[..., None]) -> None:
+    outbound_settings(outbound_per_destination=1)
+    held = limits.acquire(get_redis(), receiver.url("/other"), 1, 30)  # same host and port
+    assert held is not None
+    row_id = _due(receiver.url())
+    assert delivery.send(row_id, handler) == "capped"
+    assert _row(row_id).status is OutboundStatus.PENDING and receiver.received == []
+    limits.release(get_redis(), receiver.url(), held)
+    assert delivery.send(row_id, handler) == "delivered"
+    assert limits.in_flight(get_redis(), receiver.url()) == 0
+
+
+def test_newer_version_supersedes_an_undelivered_one(ctx: Flask, receiver: Receiver,
+                                                     handler: TestHandler) -> None:
+    first = _due(receiver.url(), "v1")
+    second = _due(receiver.url(), "v2")
+    assert first == second  # one row per owner, moved forward
+    assert delivery.send(first, handler) == "delivered"
+    assert [p.body for p in receiver.posts()] == [b"second"]
+
+
+def test_a_lapsed_claim_is_taken_over(ctx: Flask, receiver: Receiver,
+                                      handler: TestHandler) -> None:
+    row_id = _due(receiver.url())
+    db.session.execute(sa.update(OutboundDelivery).values(
+        status=OutboundStatus.SENDING, claim_token="dead-worker",
+        lease_until=utcnow() + timedelta(seconds=60)))
+    db.session.commit()
+    assert delivery.due("test") == [] and delivery.send(row_id, handler) == "not-due"
+    db.session.execute(sa.update(OutboundDelivery).values(
+        lease_until=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    assert delivery.due("test") == [row_id]
+    assert delivery.send(row_id, handler) == "delivered"
+
+
+def test_nothing_due_is_cancelled(ctx: Flask, receiver: Receiver, handler: TestHandler) -> None:
+    row_id = _due(receiver.url(), "v9")
+    assert delivery.send(row_id, handler) == "cancelled" and receiver.received == []
