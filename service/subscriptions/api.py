@@ -45,7 +45,7 @@ def _too_many(limit: RequestLimit) -> Response:
 
 @bp.post("")
 @limiter.limit(ratelimits.PER_CLIENT, key_func=ratelimits.client_key, on_breach=_too_many)
-@limiter.limit(ratelimits.PER_ADDRESS, key_func=ratelimits.address_key, on_breach=_too_many)
+@ratelimits.per_address(on_breach=_too_many)  # shared with the form: one limit per mailbox
 def create() -> Response | tuple[Response, int]:
     if not request.is_json:
         raise Problem(415, "Send the request as application/json.")

@@ -2,20 +2,27 @@
 
 The per-address limit stops anyone from flooding one mailbox with confirmation emails from many
 clients; its key is the normalised address's hash (``tokens.address_tag``), so no address is
-stored in Redis.
+stored in Redis. It is one *shared* limit (:func:`per_address`, scope :data:`ADDRESS_SCOPE`)
+for the form and the API alike: Flask-Limiter scopes a plain ``limit`` by endpoint, which let
+one mailbox get five confirmations an hour through each door, ten in all.
 """
 
 from __future__ import annotations
 
-from flask import request
+from collections.abc import Callable
+
+from flask import Response, request
+from flask_limiter import RequestLimit
 from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import HTTPException
 
+from service.extensions import limiter
 from service.subscriptions.lifecycle import normalise_email
 from service.subscriptions.tokens import address_tag
 
 PER_CLIENT = "30 per hour"
 PER_ADDRESS = "5 per hour;10 per day"
+ADDRESS_SCOPE = "subscribe-address"  # one counter per mailbox, whichever endpoint is asked
 
 
 def client_key() -> str:
@@ -47,3 +54,12 @@ def address_key() -> str:
     except ValueError:
         return "address:invalid"
     return "address:" + address_tag(address)
+
+
+def per_address(on_breach: Callable[[RequestLimit], Response]) -> Callable[..., object]:
+    """The per-address limit of every sign-up endpoint: one counter per mailbox across all.
+
+    ``on_breach`` answers in the endpoint's own format (an HTML page, problem details).
+    """
+    return limiter.shared_limit(PER_ADDRESS, scope=ADDRESS_SCOPE, key_func=address_key,
+                                methods=["POST"], on_breach=on_breach)

@@ -42,8 +42,7 @@ def _manage_url(subscriber: Subscriber) -> str:
 @bp.route("/subscribe", methods=["GET", "POST"])
 @limiter.limit(ratelimits.PER_CLIENT, key_func=ratelimits.client_key, methods=["POST"],
                on_breach=_too_many)
-@limiter.limit(ratelimits.PER_ADDRESS, key_func=ratelimits.address_key, methods=["POST"],
-               on_breach=_too_many)
+@ratelimits.per_address(on_breach=_too_many)  # shared with the API: one limit per mailbox
 def subscribe() -> str | tuple[str, int]:
     form = SubscribeForm()
     form.load_choices()
