@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from werkzeug.routing import IntegerConverter, Map
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import IntegerConverter
 
 # PostgreSQL's integer: no id or revision number is larger, and no page of a list can be.
 MAX_INT = 2**31 - 1
@@ -32,9 +33,19 @@ def positive_int(value: str | None, default: int | None = None,
 
 
 class BoundedIntConverter(IntegerConverter):
-    """``<int:...>`` in every route, at most ``MAX_INT``: a larger number matches no route (404)
-    rather than reaching the database. Registered by the app factory in place of werkzeug's."""
+    """``<int:...>`` in every route, at most ``MAX_INT``; a larger number is a 404 (NotFound).
 
-    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", MAX_INT)
-        super().__init__(map, *args, **kwargs)
+    Not werkzeug's ``max``: a number past it fails only the rule that matched first, and the
+    router then goes on to the other rules of the same path. ``PATCH /announcements/2147483648``
+    thus found the GET rule for that path, and answered 405 (GET allowed) instead of 404. The
+    number names no row whatever the method, so the answer is NotFound, raised out of the
+    router (Flask records it as the routing exception: problem+json under ``/api/``). A method
+    the path does not support is still a 405: that rule never gets here.
+    Registered by the app factory in place of werkzeug's ``int``.
+    """
+
+    def to_python(self, value: str) -> Any:
+        number = super().to_python(value)
+        if number > MAX_INT:
+            raise NotFound()
+        return number

@@ -161,7 +161,8 @@ def list_announcements() -> Response:
 @operation(
     summary="Create an announcement",
     description="Authors may create drafts only. The slug comes from the title unless "
-                "given; a slug in use is a 409.",
+                "given; a slug in use is a 409. Status 'scheduled' needs publish_at, in the "
+                "future (422 otherwise); any other status takes no publish_at (422).",
     body=schemas.AnnouncementCreate, errors=(403, 409),
     responses={201: ("Created.", schemas.Announcement)},
     response_headers={201: ("Location", "ETag")},
@@ -208,7 +209,9 @@ def get_announcement(announcement_id: int) -> Response:
 @operation(
     summary="Edit an announcement",
     description="Only the fields sent change; the slug and id stay unless 'slug' is sent. "
-                "Authors may edit their own drafts only.",
+                "Authors may edit their own drafts only. publish_at moves the embargo of a "
+                "scheduled announcement only (409 for any other status; draft ones are "
+                "scheduled with POST .../schedule) and must be in the future (422).",
     body=schemas.AnnouncementUpdate, errors=(403, 404, 409), request_headers=("If-Match",),
     responses=_ITEM, response_headers=_ITEM_HEADERS,
 )
@@ -257,6 +260,10 @@ def _schedule(item: Announcement, data: schemas.ScheduleRequest) -> None:
 
 @bp.post("/announcements/<int:announcement_id>/schedule")
 @operation(summary="Schedule (embargo) until publish_at", body=schemas.ScheduleRequest,
+           description="A draft or scheduled announcement becomes scheduled: invisible "
+                       "everywhere until publish_at, then published by the server. publish_at "
+                       "must be in the future (422); a published or retracted announcement "
+                       "cannot be scheduled (409). Editors and admins only.",
            **_ACTION)
 def schedule_announcement(announcement_id: int) -> Response:
     return _act(announcement_id, "schedule", schemas.ScheduleRequest, _schedule)

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from service.api import bp
+from service.api import documented_rules as rules
 from service.api.problems import MEDIA_TYPE
 from service.api.schemas import ProblemDetails
 
@@ -25,7 +26,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 REF = "#/components/schemas/{model}"
 SECURITY_SCHEME = "bearerAuth"
 _RULE_ARG = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
-_CONVERTER_SCHEMAS = {"int": {"type": "integer", "minimum": 0}, "default": {"type": "string"}}
+# Path parameters by converter: ``int`` is the app's bounded one (service.url_numbers).
+_CONVERTER_SCHEMAS = {"int": rules.ID_PARAMETER, "default": {"type": "string"}}
 
 # Shared error responses: (name, description, extra headers).
 _ERRORS: dict[int, tuple[str, str]] = {
@@ -123,6 +125,7 @@ def _parameters(rule: str, op: Operation) -> list[dict[str, Any]]:
     params = [
         {"name": name, "in": "path", "required": True,
          "schema": _CONVERTER_SCHEMAS.get(converter or "default", {"type": "string"})}
+        | ({"description": rules.ID_DESCRIPTION} if name == "announcement_id" else {})
         for converter, name in _RULE_ARG.findall(rule)
     ]
     if op.query is not None:

@@ -28,8 +28,11 @@ from pydantic_core import PydanticCustomError
 
 from service.announcements import text_rules
 from service.announcements.text_rules import LANGUAGE_PATTERN, MAX_TERMS, SLUG_PATTERN
+from service.api import documented_rules as rules
+from service.url_numbers import MAX_INT
 
 MAX_PAGE = 1_000_000  # keeps OFFSET well inside a 64-bit integer
+MAX_PER_PAGE = 100
 # RFC 3339 section 5.6 date-time; the offset is required (no "local time" guessing).
 _RFC3339 = re.compile(
     r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2})"
@@ -85,12 +88,13 @@ Title = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=text_rules.TITLE_MAX),
     AfterValidator(_single_line),
+    Field(json_schema_extra=rules.TITLE),
 ]
 Summary = Annotated[str, StringConstraints(strip_whitespace=True,
                                            max_length=text_rules.SUMMARY_MAX),
-                    AfterValidator(_multi_line)]
+                    AfterValidator(_multi_line), Field(json_schema_extra=rules.TEXT)]
 Body = Annotated[str, StringConstraints(max_length=text_rules.BODY_MAX),
-                 AfterValidator(_multi_line)]
+                 AfterValidator(_multi_line), Field(json_schema_extra=rules.TEXT)]
 Slug = Annotated[str, StringConstraints(min_length=1, max_length=text_rules.TERM_MAX,
                                         pattern=SLUG_PATTERN)]
 AnnouncementSlug = Annotated[
@@ -99,7 +103,7 @@ AnnouncementSlug = Annotated[
 Language = Annotated[str, StringConstraints(max_length=text_rules.LANGUAGE_MAX,
                                             pattern=LANGUAGE_PATTERN)]
 SlugList = Annotated[list[Slug], Field(max_length=MAX_TERMS)]
-Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339), WithJsonSchema(rules.TIMESTAMP)]
 OutTimestamp = Annotated[
     datetime,
     PlainSerializer(_rfc3339_z, return_type=str),
@@ -120,7 +124,10 @@ class _Input(BaseModel):
 
 
 class AnnouncementCreate(_Input):
-    """A new announcement. ``publish_at`` is for ``status: scheduled`` only, and required there."""
+    """A new announcement. ``publish_at`` is for ``status: scheduled`` only, and required there
+    (in the future)."""
+
+    model_config = ConfigDict(json_schema_extra=rules.CREATE_SCHEDULING)
 
     title: Title
     summary: Summary = ""
@@ -130,7 +137,8 @@ class AnnouncementCreate(_Input):
     partners: SlugList = Field(default_factory=list)
     status: CreateStatus = "draft"
     publish_at: Timestamp | None = Field(
-        None, description="When a scheduled announcement goes public; in the future."
+        None, description="When a scheduled announcement goes public: required when status is "
+                          f"'scheduled', null or absent otherwise; {rules.FUTURE}."
     )
     slug: AnnouncementSlug | None = Field(
         None, description="The public URL's last segment; derived from the title if not given."
@@ -158,7 +166,8 @@ class AnnouncementUpdate(_Input):
     slug: AnnouncementSlug = None  # type: ignore[assignment]
     publish_at: Timestamp = Field(
         None,  # type: ignore[arg-type]
-        description="Moves the embargo of a scheduled announcement; in the future.",
+        description="Moves the embargo of a scheduled announcement (409 for any other "
+                    f"status); {rules.FUTURE}.",
     )
 
     def changes(self) -> dict[str, Any]:
@@ -166,7 +175,7 @@ class AnnouncementUpdate(_Input):
 
 
 class ScheduleRequest(_Input):
-    publish_at: Timestamp = Field(description="When it goes public; in the future.")
+    publish_at: Timestamp = Field(description=f"When it goes public; {rules.FUTURE}.")
 
 
 class EmptyRequest(_Input):
@@ -177,7 +186,7 @@ class ListQuery(_Input):
     """Query parameters of the listing."""
 
     page: int = Field(1, ge=1, le=MAX_PAGE)
-    per_page: int = Field(20, ge=1, le=100)
+    per_page: int = Field(20, ge=1, le=MAX_PER_PAGE)
     status: StatusFilter | None = Field(
         None, description="Token holders only; anonymous callers see published ones."
     )
@@ -188,7 +197,7 @@ class ListQuery(_Input):
 class Announcement(BaseModel):
     """An announcement as the API shows it. Times are RFC 3339 in UTC."""
 
-    id: int
+    id: int = Field(ge=1, le=MAX_INT)
     uid: UUID = Field(description="Stable identity, also the feeds' item id.")
     slug: str
     url: str = Field(description="The public page (absolute).", json_schema_extra={
@@ -216,9 +225,9 @@ class PageLinks(BaseModel):
 
 class AnnouncementPage(BaseModel):
     items: list[Announcement]
-    page: int
-    per_page: int
-    total: int
+    page: int = Field(ge=1, le=MAX_PAGE)
+    per_page: int = Field(ge=1, le=MAX_PER_PAGE)
+    total: int = Field(ge=0)
     links: PageLinks
 
 
