@@ -6,6 +6,10 @@ before (on another machine, or stolen) stops working at its next request.
 
 Permissions are plain functions of the editor and the announcement, used by the views to refuse
 (403) and by the templates to hide buttons: both ask the same question, so they cannot disagree.
+
+Nothing here needs Redis. The sign-in limits (per account and per client, on the login view)
+are Flask-Limiter's, so with Redis down they are counted in each process's memory instead
+(``service.extensions``): sign-in still works, and guessing is still limited.
 """
 
 from __future__ import annotations

@@ -1,4 +1,9 @@
-"""The figures on the editors' dashboard, each from one cheap query or one Redis call."""
+"""The figures on the editors' dashboard, each from one cheap query or one Redis call.
+
+The Redis figures (queue depth, feed build times) are ``None`` while Redis cannot be reached,
+and the page says "unavailable" for them: the database figures are still worth seeing, and a
+dashboard that is a 500 exactly when something is wrong helps nobody.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from service import outbox
 from service.announcements import revisions
 from service.announcements.models import Announcement, Status
 from service.database import db, utcnow
-from service.extensions import get_redis
+from service.extensions import REDIS_DOWN, get_redis
 from service.feeds import store
 
 
@@ -27,9 +32,9 @@ class FeedBuild:
 class Figures:
     by_status: dict[str, int]
     awaiting_review: int
-    queued_tasks: int
+    queued_tasks: int | None  # None: Redis unreachable
     pending_events: int
-    feeds: list[FeedBuild]
+    feeds: list[FeedBuild] | None  # None: Redis unreachable
     email: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
@@ -111,12 +116,27 @@ def email_figures(days: int = 7) -> dict[str, dict[str, int]]:
     }
 
 
+def queued_task_count() -> int | None:
+    """Tasks waiting in every queue; None while Redis (the broker) cannot be reached."""
+    try:
+        return sum(int(get_redis().llen(name)) for name in queue_names())
+    except REDIS_DOWN:
+        return None
+
+
+def feed_builds_if_reachable() -> list[FeedBuild] | None:
+    try:
+        return feed_builds()
+    except REDIS_DOWN:
+        return None
+
+
 def figures() -> Figures:
     return Figures(
         by_status=counts_by_status(),
         awaiting_review=awaiting_review_count(),
-        queued_tasks=sum(int(get_redis().llen(name)) for name in queue_names()),
+        queued_tasks=queued_task_count(),
         pending_events=outbox.pending_count(),
-        feeds=feed_builds(),
+        feeds=feed_builds_if_reachable(),
         email=email_figures(),
     )

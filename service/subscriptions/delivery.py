@@ -558,15 +558,34 @@ def subscriber_links(base_url: str, sender: str, manage_token: str) -> Links:
 # -- the reaper ----------------------------------------------------------------------------
 
 
+def broker_started_at() -> datetime:
+    """When the Redis that is the broker (re)started, by its own uptime (no clock shared)."""
+    uptime = int(current_app.extensions["redis"].info("server")["uptime_in_seconds"])
+    # Whole seconds: this errs late, so a batch queued in the new server's first second may
+    # be counted as lost too, and run twice: harmless, where erring early would lose one.
+    return utcnow() - timedelta(seconds=uptime)
+
+
 def resume_stalled(now: datetime | None = None, row_lease: timedelta = ROW_LEASE,
                    batch_lease: timedelta = BATCH_LEASE) -> int:
     """Requeue batches a dead or lost run left unfinished; returns how many were queued.
 
     Copies left *sending* by a dead run become *uncertain* (never resent); copies left
     *claimed* or *deferred* past their lease are taken over by the requeued run.
+
+    A Redis that restarted empty lost every task queued in it: an unfinished batch queued
+    before the restart is requeued on this run, without waiting out the leases (five and
+    fifteen minutes otherwise), and so are claims last touched before it (their run's task was
+    in that Redis). Taking over a claim early cannot send a copy twice: every move of a copy is
+    a compare-and-set on the claim token, so the old run, if it still lives, loses the copy at
+    its next step; a copy already *sending* is never taken. With a Redis that kept its data
+    over the restart (appendonly) the requeued batch runs twice, and the second run finds
+    nothing to claim.
     """
     now = now or utcnow()
+    restarted_at = broker_started_at()
     stale = now - row_lease
+    claims_before = max(stale, restarted_at)
     lost = db.session.execute(
         sa.update(Delivery)
         .where(Delivery.status == DeliveryStatus.SENDING, Delivery.updated_at < stale)
@@ -579,16 +598,20 @@ def resume_stalled(now: datetime | None = None, row_lease: timedelta = ROW_LEASE
         Delivery.status.in_([DeliveryStatus.CLAIMED, DeliveryStatus.DEFERRED]),
         Delivery.updated_at < stale)
     batch_ids = db.session.scalars(
-        sa.select(MailBatch.id).where(
-            MailBatch.queued_at <= stale,
-            sa.or_(MailBatch.id.in_(with_stale_rows),
-                   sa.and_(MailBatch.done_at.is_(None), MailBatch.queued_at <= now - batch_lease)))
+        sa.select(MailBatch.id).where(sa.or_(
+            sa.and_(MailBatch.queued_at <= stale,
+                    sa.or_(MailBatch.id.in_(with_stale_rows),
+                           sa.and_(MailBatch.done_at.is_(None),
+                                   MailBatch.queued_at <= now - batch_lease))),
+            # Its task was in a Redis that has restarted since: lost with it.
+            sa.and_(MailBatch.done_at.is_(None), MailBatch.queued_at < restarted_at)))
         .order_by(MailBatch.id).limit(1000)
     ).all()
-    # Claims past their lease are given back, so the requeued run takes them at once.
+    # Claims past their lease (or older than the broker) are given back, so the requeued run
+    # takes them at once.
     db.session.execute(
         sa.update(Delivery)
-        .where(Delivery.status == DeliveryStatus.CLAIMED, Delivery.updated_at < stale)
+        .where(Delivery.status == DeliveryStatus.CLAIMED, Delivery.updated_at < claims_before)
         .values(status=DeliveryStatus.DEFERRED, error="claim expired: its worker stopped")
     )
     if batch_ids:
