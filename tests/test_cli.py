@@ -13,7 +13,7 @@ from service.config import PROJECT_ROOT
 from service.database import db
 from service.editors.accounts import editor_for_token
 from service.editors.models import Editor, Role
-from tests.conftest import count
+from tests.fixtures.data import count
 
 
 def test_editors_and_tokens(runner: object, clean_app: Flask) -> None:

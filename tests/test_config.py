@@ -117,7 +117,7 @@ def test_client_address_behind_trusted_proxies(clean_app: object, database_url: 
     in front is trusted; and a client cannot spoof one when no proxy is trusted."""
     from flask import request
 
-    from tests.conftest import make_settings
+    from tests.fixtures.app import make_settings
 
     app = create_app(make_settings(tmp_path, database_url, redis_url, trusted_proxies=proxies),
                      TESTING=True)

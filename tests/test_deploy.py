@@ -27,7 +27,8 @@ from service.announcements.models import Status
 from service.config import PROJECT_ROOT
 from service.database import db
 from service.feeds import build
-from tests.conftest import make_settings, wait_for
+from tests.fixtures.app import make_settings
+from tests.waiting import wait_for
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 

@@ -14,7 +14,7 @@ from service.announcements.models import Status
 from service.config import load_settings
 from service.database import db
 from service.feeds import store
-from tests.conftest import wait_for
+from tests.waiting import wait_for
 
 
 def test_pipeline_runs_on_the_embedded_redis(tmp_path: Path) -> None:

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from service import security
-from tests.conftest import wait_for, worker_env
+from tests.fixtures.processes import worker_env
+from tests.waiting import wait_for
 
 WORKER_CLASS = "service.gunicorn_worker.ThreadWorker"
 

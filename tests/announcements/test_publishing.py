@@ -13,7 +13,7 @@ from service.announcements.models import Announcement, Status, Tag
 from service.database import db, utcnow
 from service.feeds import events as feed_events
 from service.outbox.models import OutboxEvent
-from tests.conftest import count
+from tests.fixtures.data import count
 
 
 def _events() -> list[OutboxEvent]:

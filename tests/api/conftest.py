@@ -9,7 +9,7 @@ import pytest
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from tests.conftest import EditorInfo
+from tests.factories import EditorInfo
 
 PROBLEM = "application/problem+json"
 TYPES = "https://newsroom.example/problems/"

@@ -15,7 +15,8 @@ from flask.testing import FlaskClient
 from service.database import db
 from service.editors.models import ApiToken
 from tests.api.conftest import create, pointers, post, problem
-from tests.conftest import TEST_BASE_URL, EditorInfo
+from tests.factories import EditorInfo
+from tests.fixtures.app import TEST_BASE_URL
 
 API = "/api/v1/announcements"
 RFC3339_Z = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")

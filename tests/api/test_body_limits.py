@@ -27,7 +27,9 @@ from werkzeug.test import EnvironBuilder, TestResponse
 from werkzeug.wrappers import Request
 
 from tests.api.conftest import PROBLEM, problem
-from tests.conftest import EditorInfo, wait_for, worker_env
+from tests.factories import EditorInfo
+from tests.fixtures.processes import worker_env
+from tests.waiting import wait_for
 
 API = "/api/v1/announcements"
 CHUNK = 64 * 1024

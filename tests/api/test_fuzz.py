@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.api.conftest import PROBLEM, create
-from tests.conftest import EditorInfo
+from tests.factories import EditorInfo
 
 API = "/api/v1/announcements"
 FIELDS = ["title", "summary", "body", "language", "tags", "partners", "status", "publish_at",

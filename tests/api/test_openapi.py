@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from openapi_spec_validator import validate
 
 from tests.api.conftest import create
-from tests.conftest import EditorInfo
+from tests.factories import EditorInfo
 
 
 def _document(client: FlaskClient) -> dict[str, Any]:

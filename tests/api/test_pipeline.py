@@ -9,7 +9,8 @@ import feedparser
 from flask.testing import FlaskClient
 
 from tests.api.conftest import create
-from tests.conftest import EditorInfo, wait_for
+from tests.factories import EditorInfo
+from tests.waiting import wait_for
 
 API = "/api/v1/announcements"
 

@@ -10,7 +10,8 @@ from flask.testing import FlaskClient
 from service import create_app
 from service.database import db
 from tests.api.conftest import create, pointers, problem
-from tests.conftest import EditorInfo, make_settings
+from tests.factories import EditorInfo
+from tests.fixtures.app import make_settings
 
 API = "/api/v1/announcements"
 

@@ -16,7 +16,7 @@ import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
-from tests.conftest import EditorInfo
+from tests.factories import EditorInfo
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -15,7 +15,8 @@ from service.announcements import publishing
 from service.announcements.models import Announcement, Status
 from service.database import db, utcnow
 from tests.browser.conftest import sign_in
-from tests.conftest import EditorInfo, wait_for
+from tests.factories import EditorInfo
+from tests.waiting import wait_for
 
 TITLE = "Lunar relay agreement signed"
 

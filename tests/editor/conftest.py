@@ -9,7 +9,7 @@ import pytest
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from tests.conftest import EditorInfo
+from tests.factories import EditorInfo
 
 PASSWORD = "correct horse battery"  # what the make_editor fixture sets
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')

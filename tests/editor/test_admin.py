@@ -13,8 +13,8 @@ from flask.testing import FlaskClient
 from service.database import db
 from service.editors import accounts
 from service.editors.models import ApiToken, Editor, Role
-from tests.conftest import EditorInfo
 from tests.editor.conftest import post, sign_in
+from tests.factories import EditorInfo
 
 EDITORS = "/editor/admin/editors"
 TOKENS = "/editor/admin/tokens"

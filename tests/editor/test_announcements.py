@@ -15,8 +15,9 @@ from service.announcements.models import Announcement, Status
 from service.database import db, utcnow
 from service.outbox.models import OutboxEvent
 from tests import factories
-from tests.conftest import EditorInfo, count
 from tests.editor.conftest import post
+from tests.factories import EditorInfo
+from tests.fixtures.data import count
 from tests.public.statements import count_statements
 
 NEW = "/editor/announcements/new"

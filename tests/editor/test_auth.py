@@ -13,8 +13,8 @@ from flask.testing import FlaskClient
 from service import create_app
 from service.database import db
 from service.editors.models import Editor
-from tests.conftest import EditorInfo
 from tests.editor.conftest import csrf, post, sign_in
+from tests.factories import EditorInfo
 
 
 def test_every_page_needs_sign_in(client: FlaskClient) -> None:

@@ -16,7 +16,7 @@ from service.database import db, utcnow
 from service.editor import dashboard
 from service.extensions import get_redis
 from service.feeds import build
-from tests.conftest import EditorInfo
+from tests.factories import EditorInfo
 
 
 def _figure(html: str, label: str) -> int:

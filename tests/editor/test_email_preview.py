@@ -17,7 +17,7 @@ from service.database import db, utcnow
 from service.subscriptions import digests
 from service.subscriptions.models import MailingKind
 from tests import factories
-from tests.conftest import EditorInfo
+from tests.factories import EditorInfo
 
 PAGE = "/editor/emails"
 NOTHING_NEW = "nothing new: no digest would be sent"

@@ -12,8 +12,8 @@ from flask.testing import FlaskClient
 from service.announcements import publishing, revisions
 from service.announcements.models import Announcement, Revision, Status
 from service.database import db
-from tests.conftest import EditorInfo
 from tests.editor.conftest import post
+from tests.factories import EditorInfo
 
 
 def _numbers(announcement_id: int) -> list[tuple[int, str, str]]:

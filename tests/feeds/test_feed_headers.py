@@ -18,7 +18,7 @@ from service.announcements import publishing
 from service.announcements.models import Status
 from service.database import db, utcnow
 from service.outbox.models import OutboxEvent
-from tests.conftest import make_settings
+from tests.fixtures.app import make_settings
 
 FEEDS = ["/feeds/atom.xml", "/feeds/rss.xml", "/feeds/feed.json",
          "/feeds/tags/observatory/atom.xml", "/feeds/partners/esa/feed.json"]

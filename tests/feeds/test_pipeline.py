@@ -13,7 +13,7 @@ from service.announcements import publishing
 from service.announcements.models import Announcement, Status
 from service.database import db
 from tests import factories
-from tests.conftest import wait_for
+from tests.waiting import wait_for
 
 
 def _titles(client: FlaskClient, path: str) -> list[str]:

@@ -9,7 +9,8 @@ from flask_migrate import upgrade
 
 from service import create_app
 from service.database import db
-from tests.conftest import PrivateRedis, make_settings
+from tests.fixtures.app import make_settings
+from tests.fixtures.services import PrivateRedis
 
 
 def test_ready_when_everything_answers(client: object) -> None:

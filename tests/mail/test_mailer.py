@@ -17,8 +17,8 @@ from service.mail.mailer import (
     SmtpTransport,
     Uncertain,
 )
-from tests.conftest import wait_for
 from tests.mail.smtp import SmtpServer
+from tests.waiting import wait_for
 
 MESSAGE = (b"From: news@agency.example\r\nTo: a@example.org\r\nSubject: hi\r\n\r\n"
            b"line one\r\n.leading dot\r\n")

@@ -20,7 +20,9 @@ from service.announcements.models import Status
 from service.database import db
 from service.feeds import store
 from service.outbox.models import OutboxEvent
-from tests.conftest import PrivateRedis, wait_for, worker_env, worker_process
+from tests.fixtures.processes import worker_env, worker_process
+from tests.fixtures.services import PrivateRedis
+from tests.waiting import wait_for
 
 
 @pytest.fixture

@@ -13,8 +13,9 @@ import pytest
 from flask.testing import FlaskClient
 
 from service.announcements.models import Announcement
-from tests.conftest import EditorInfo, count
 from tests.editor.conftest import csrf, post
+from tests.factories import EditorInfo
+from tests.fixtures.data import count
 
 NEW = "/editor/announcements/new"
 

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from tests.conftest import wait_for_idle_worker
+from tests.fixtures.processes import wait_for_idle_worker
 from tests.mail.smtp import smtp_server  # noqa: F401 (the fixture)
 
 

@@ -9,7 +9,7 @@ from email.message import EmailMessage
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from tests.conftest import TEST_BASE_URL
+from tests.fixtures.app import TEST_BASE_URL
 
 LINK = re.compile(re.escape(TEST_BASE_URL) + r"(/subscriptions/(?:confirm|manage|unsubscribe)/"
                   r"[A-Za-z0-9_.-]+)")

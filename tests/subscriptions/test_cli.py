@@ -13,7 +13,7 @@ from service.mail.messages import sender_address
 from service.subscriptions import delivery, tokens
 from service.subscriptions.models import Subscriber, SubscriberStatus
 from tests import factories
-from tests.conftest import TEST_BASE_URL
+from tests.fixtures.app import TEST_BASE_URL
 
 
 def _status(app: Flask, subscriber_id: int) -> SubscriberStatus:

@@ -31,9 +31,9 @@ from service.subscriptions.models import (
     SubscriberStatus,
 )
 from tests import factories
-from tests.conftest import wait_for
 from tests.mail.smtp import SmtpServer
 from tests.subscriptions.helpers import links
+from tests.waiting import wait_for
 
 DAILY = MailingKind.DAILY
 

@@ -26,8 +26,9 @@ from service.mail.messages import Links, Template
 from service.subscriptions import digests
 from service.subscriptions.models import MailingKind
 from tests import factories
-from tests.conftest import EditorInfo, wait_for
+from tests.factories import EditorInfo
 from tests.mail.smtp import SmtpServer
+from tests.waiting import wait_for
 
 _PAYLOAD = ("x\r\nReply-To: phish@attacker.example\r\nContent-Type: text/html\r\n\r\n"
             "<h1>Injected</h1>")

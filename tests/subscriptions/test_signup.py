@@ -18,9 +18,9 @@ from service.database import db, utcnow
 from service.subscriptions import lifecycle, tokens
 from service.subscriptions.models import Frequency, Subscriber, SubscriberStatus
 from tests import factories
-from tests.conftest import wait_for
 from tests.mail.smtp import SmtpServer
 from tests.subscriptions.helpers import csrf_token, follow_confirm_link, links
+from tests.waiting import wait_for
 
 
 def _subscriber(app: Flask, email: str) -> Subscriber | None:

@@ -18,8 +18,10 @@ from service.database import db, utcnow
 from service.subscriptions import delivery, digests
 from service.subscriptions.models import Delivery, MailingKind, Subscriber
 from tests import factories
-from tests.conftest import PrivateRedis, wait_for, worker_env, worker_process
+from tests.fixtures.processes import worker_env, worker_process
+from tests.fixtures.services import PrivateRedis
 from tests.mail.smtp import SmtpServer
+from tests.waiting import wait_for
 
 SUBSCRIBERS = 12
 
