@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from service.subscriptions.api import bp as subscriptions_api_bp
     from service.subscriptions.views import bp as subscriptions_bp
     from service.url_numbers import BoundedIntConverter
+    from service.websub.views import bp as websub_bp
 
     # Before any route is added: ``<int:...>`` stops at what an integer column holds.
     app.url_map.converters["int"] = BoundedIntConverter
@@ -88,6 +89,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     csrf.exempt(subscriptions_api_bp)  # JSON sign-ups carry no cookie to protect
     app.register_blueprint(subscriptions_api_bp)
     app.register_blueprint(subscriptions_bp)
+    csrf.exempt(websub_bp)  # subscribers POST form-encoded requests with no session
+    app.register_blueprint(websub_bp)
     app.register_blueprint(editor_bp)
     security.init_app(app)
     cli.register(app)

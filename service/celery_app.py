@@ -9,7 +9,8 @@ use the same ``db.session`` and settings as views. Delivery guarantees: ``acks_l
 ``reject_on_worker_lost`` means a task whose worker dies mid-run is delivered again; tasks are
 idempotent, so running twice is safe. The outbox relay covers the rest (broker down at commit).
 
-Two queues: ``celery`` (events, feed builds, embargoes: short, and a feed must follow a publish
+Three queues: ``push`` (WebSub verification and deliveries: wait on subscribers' servers),
+``celery`` (events, feed builds, embargoes: short, and a feed must follow a publish
 within a second) and ``mail`` (confirmations, digests, sending batches: long and I/O-bound). A
 worker started without ``-Q`` consumes both (``make dev``); in production a worker per queue
 keeps a 100,000-subscriber digest from delaying a feed build (see docker-compose.yml).
@@ -23,14 +24,17 @@ from celery import Celery, Task
 from flask import Flask
 from kombu import Queue
 
-TASK_MODULES = ["workers.events", "workers.announcements", "workers.feeds", "workers.mail"]
+TASK_MODULES = ["workers.events", "workers.announcements", "workers.feeds", "workers.mail",
+                "workers.push"]
 
 DEFAULT_QUEUE = "celery"
 MAIL_QUEUE = "mail"
+PUSH_QUEUE = "push"  # WebSub verification and delivery: waits on other people's servers
 TASK_ROUTES = {
     "mail.*": {"queue": MAIL_QUEUE},
     "digests.*": {"queue": MAIL_QUEUE},
     "subscriptions.*": {"queue": MAIL_QUEUE},
+    "push.*": {"queue": PUSH_QUEUE},
 }
 
 # Periodic jobs, all in one place; beat runs exactly once per deployment.
@@ -67,6 +71,18 @@ BEAT_SCHEDULE = {
         "task": "subscriptions.purge_pending",
         "schedule": timedelta(hours=1),
         "options": {"expires": 1800},
+    },
+    # WebSub: deliveries whose task was lost (broker down, a killed worker's claim) go again;
+    # subscriptions past their lease are removed (they already get nothing once expired).
+    "requeue-due-deliveries": {
+        "task": "push.requeue_due",
+        "schedule": timedelta(seconds=5),
+        "options": {"expires": 20},
+    },
+    "purge-expired-websub": {
+        "task": "push.purge_expired",
+        "schedule": timedelta(minutes=10),
+        "options": {"expires": 300},
     },
     "purge-processed-events": {
         "task": "events.purge",
@@ -108,7 +124,7 @@ def celery_init_app(app: Flask) -> Celery:
             "max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5,
         },
         task_default_queue=DEFAULT_QUEUE,
-        task_queues=[Queue(DEFAULT_QUEUE), Queue(MAIL_QUEUE)],
+        task_queues=[Queue(DEFAULT_QUEUE), Queue(MAIL_QUEUE), Queue(PUSH_QUEUE)],
         task_routes=TASK_ROUTES,
         task_serializer="json",
         accept_content=["json"],

@@ -98,8 +98,9 @@ def relay(everything: bool) -> None:
 def register(app: Flask) -> None:
     from service.devserver import dev_command
     from service.subscriptions.cli import digests_cli, subscriptions_cli
+    from service.websub.cli import websub_cli
 
     for group in (editors_cli, tokens_cli, content_cli, feeds_cli, outbox_cli, digests_cli,
-                  subscriptions_cli):
+                  subscriptions_cli, websub_cli):
         app.cli.add_command(group)
     app.cli.add_command(dev_command)

@@ -19,6 +19,11 @@ from service.celery_app import BEAT_SCHEDULE
     ("subscriptions.send_confirmation", "mail"),
     ("subscriptions.purge_pending", "mail"),
     ("digests.send", "mail"),
+    ("push.verify", "push"),
+    ("push.deliver", "push"),
+    ("push.requeue_due", "push"),
+    ("push.purge_expired", "push"),
+    ("push.ping_hubs", "push"),
 ])
 def test_routes(app: Flask, task: str, queue: str) -> None:
     celery = app.extensions["celery"]

@@ -18,7 +18,7 @@ from service.announcements import queries
 from service.announcements.models import Announcement, Partner, Status, Tag
 from service.database import db
 from service.extensions import get_redis
-from service.feeds import scopes, store
+from service.feeds import discovery, scopes, store
 from service.feeds.formats import FORMATS, FeedItem, FeedMeta
 
 LOCK_TIMEOUT = 60  # seconds; a build takes milliseconds, this only frees a dead worker's lock
@@ -68,6 +68,7 @@ def _meta(scope: str, row: Tag | Partner | None, where: sa.ColumnElement[bool] |
         language="en",
         author_name="International Partnerships Office",
         updated=db.session.scalar(retracted),
+        hubs=discovery.hub_urls(),
     )
 
 
@@ -127,7 +128,8 @@ def rebuild_scope(scope: str) -> bool:
         finally:
             db.session.rollback()
         for fmt, (ctype, body) in documents.items():
-            store.put(conn, scope, fmt, body, ctype, export_dir)
+            store.put(conn, scope, fmt, body, ctype, export_dir,
+                      link=discovery.link_header(scope, fmt))
     return True
 
 

@@ -55,6 +55,7 @@ EMPTY_FEED_UPDATED = datetime(1970, 1, 1, tzinfo=UTC)
 RSS_DOCS = "https://www.rssboard.org/rss-specification"
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 DC_NS = "http://purl.org/dc/elements/1.1/"
+ATOM_NS = "http://www.w3.org/2005/Atom"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 
@@ -90,6 +91,8 @@ class FeedMeta:
     # Last change to the feed that its items cannot show, e.g. an item was retracted.
     # The feed's updated time never goes below it, and an empty feed uses it.
     updated: datetime | None = None
+    # WebSub hubs the feed names (rel="hub" links, JSON Feed ``hubs``): ours first.
+    hubs: tuple[str, ...] = ()
 
 
 # XML 1.0 Char minus the discouraged C1 controls (U+0085 NEL is allowed: it is a line end).
@@ -184,11 +187,28 @@ def _feedgen(
     return fg
 
 
-def _serialize_rss(fg: FeedGenerator) -> bytes:
+def _serialize_rss(fg: FeedGenerator, hubs: tuple[str, ...] = ()) -> bytes:
     out = fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+    if hubs:
+        out = _add_rss_hubs(out, hubs)
     # lxml writes &amp; &lt; &gt;; the RSS profile asks plain text for hex references.
     # Equivalent XML everywhere, including inside escaped HTML.
     return out.replace(b"&amp;", b"&#x26;").replace(b"&lt;", b"&#x3C;").replace(b"&gt;", b"&#x3E;")
+
+
+def _add_rss_hubs(out: bytes, hubs: tuple[str, ...]) -> bytes:
+    """``<atom:link rel="hub">`` after the self link: feedgen writes only rel="self" in RSS."""
+    from lxml import etree
+
+    root = etree.fromstring(out)
+    channel = root.find("channel")
+    self_link = channel.find(f"{{{ATOM_NS}}}link")
+    at = list(channel).index(self_link) + 1
+    for offset, hub in enumerate(hubs):
+        link = etree.Element(f"{{{ATOM_NS}}}link", href=_clean(hub), rel="hub")
+        link.tail = self_link.tail
+        channel.insert(at + offset, link)
+    return etree.tostring(root, pretty_print=True, encoding="UTF-8", xml_declaration=True)
 
 
 def render_rss(meta: FeedMeta, items: list[FeedItem]) -> bytes:
@@ -225,7 +245,7 @@ def render_rss(meta: FeedMeta, items: list[FeedItem]) -> bytes:
             by_label.setdefault(cat["label"], cat)
         fe.category(list(by_label.values()) or None)
         fe.newsroom.creator = _author(item.author_name)
-    return _serialize_rss(fg)
+    return _serialize_rss(fg, meta.hubs)
 
 
 def render_atom(meta: FeedMeta, items: list[FeedItem]) -> bytes:
@@ -235,6 +255,7 @@ def render_atom(meta: FeedMeta, items: list[FeedItem]) -> bytes:
     fg.link([
         {"href": meta.home_url, "rel": "alternate", "type": "text/html"},
         {"href": meta.self_urls["atom"], "rel": "self", "type": "application/atom+xml"},
+        *({"href": hub, "rel": "hub"} for hub in meta.hubs),
     ])
     fg.updated(updated)
     fg.author(name=_author(meta.author_name) or _clean(meta.title))
@@ -297,6 +318,8 @@ def render_json(meta: FeedMeta, items: list[FeedItem]) -> bytes:
         "feed_url": meta.self_urls["json"],
         "description": _clean(meta.description).strip() or _clean(meta.title),
     }
+    if meta.hubs:
+        feed["hubs"] = [{"type": "WebSub", "url": hub} for hub in meta.hubs]
     if meta.icon_url:
         feed["icon"] = meta.icon_url
     feed["authors"] = [{"name": _author(meta.author_name) or _clean(meta.title)}]

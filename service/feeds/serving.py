@@ -64,6 +64,8 @@ def response_headers(feed: store.StoredFeed, secure: list[tuple[str, str]]
         ("ETag", feed.etag),
         ("Last-Modified", feed.last_modified),
         ("Cache-Control", CACHE_CONTROL),
+        # WebSub discovery (rel="hub", rel="self"), stored with the document at build time.
+        *([("Link", feed.link)] if feed.link else []),
         *secure,
     ]
 

@@ -32,6 +32,7 @@ class StoredFeed:
     etag: str  # quoted, strong
     last_modified: str  # an HTTP-date
     last_modified_ts: int
+    link: str = ""  # the WebSub Link header (rel="hub", rel="self"); empty before it existed
 
 
 def key(scope: str, fmt: str) -> str:
@@ -48,12 +49,13 @@ def get(conn: redis.Redis, scope: str, fmt: str) -> StoredFeed | None:
         etag=fields[b"etag"].decode(),
         last_modified=fields[b"lm"].decode(),
         last_modified_ts=int(fields[b"lmts"]),
+        link=fields.get(b"link", b"").decode(),
     )
 
 
 def put(
     conn: redis.Redis, scope: str, fmt: str, body: bytes, content_type: str,
-    export_dir: Path | None = None,
+    export_dir: Path | None = None, link: str = "",
 ) -> bool:
     """Store one built document; returns True when its bytes changed.
 
@@ -61,7 +63,7 @@ def put(
     """
     etag = '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
     now = time.time()
-    current, current_ts = conn.hmget(key(scope, fmt), ["etag", "lmts"])
+    current, current_ts, current_link = conn.hmget(key(scope, fmt), ["etag", "lmts", "link"])
     changed = current is None or current.decode() != etag
     if changed:
         # HTTP dates count whole seconds: two changes within one second must still differ,
@@ -75,6 +77,8 @@ def put(
             "body": body, "ctype": content_type, "etag": etag,
             "lm": formatdate(modified, usegmt=True), "lmts": modified,
         })
+    if link and (changed or current_link is None or current_link.decode() != link):
+        pipe.hset(key(scope, fmt), "link", link)
     pipe.zadd(BUILT_INDEX, {f"{scope} {fmt}": now})
     pipe.execute()
     if export_dir is not None:

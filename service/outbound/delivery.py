@@ -111,12 +111,40 @@ def schedule(kind: str, owner_id: int, url: str, version: str | None) -> Outboun
         db.session.add(row)
         db.session.flush()
         return row
+    _move_forward(row, url, version)
+    return row
+
+
+def _move_forward(row: OutboundDelivery, url: str, version: str | None) -> None:
     row.url, row.version = url, version
     if row.status not in (OutboundStatus.PENDING, OutboundStatus.RETRYING,
                           OutboundStatus.SENDING):
         row.status, row.attempts, row.first_failed_at = OutboundStatus.PENDING, 0, None
         row.next_attempt_at = utcnow()
-    return row
+
+
+def schedule_many(kind: str, targets: list[tuple[int, str]], version: str | None
+                  ) -> list[int]:
+    """:func:`schedule` for many ``(owner_id, url)`` at once, in a few queries (a fan-out to
+    thousands of callbacks is one event); returns the row ids, to queue after commit."""
+    ids: list[int] = []
+    for start in range(0, len(targets), 500):
+        chunk = dict(targets[start:start + 500])
+        existing = {row.owner_id: row for row in db.session.scalars(
+            sa.select(OutboundDelivery).where(OutboundDelivery.kind == kind,
+                                              OutboundDelivery.owner_id.in_(chunk))
+            .with_for_update())}
+        for owner_id, url in chunk.items():
+            if owner_id in existing:
+                _move_forward(existing[owner_id], url, version)
+            else:
+                row = OutboundDelivery(kind=kind, owner_id=owner_id, url=url, version=version,
+                                       status=OutboundStatus.PENDING, next_attempt_at=utcnow())
+                db.session.add(row)
+                existing[owner_id] = row
+        db.session.flush()
+        ids.extend(existing[o].id for o in chunk)
+    return ids
 
 
 def _claim(row_id: int, lease: timedelta) -> str | None:

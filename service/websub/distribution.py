@@ -1,0 +1,134 @@
+"""Content distribution: a changed feed document goes to every verified subscriber.
+
+:func:`distribute_changed_topics` is a consumer in the event dispatch table, after the feeds
+consumer has rebuilt the documents. For each topic the event touches it compares the stored
+document's ETag with the one last distributed (:class:`TopicState`): unchanged bytes push
+nothing, and a second dispatch of the same event finds nothing new (idempotent). A changed
+one moves every active subscription's outbound row to that ETag and queues ``push.deliver``
+after commit: no HTTP here, so feed builds never wait on callbacks.
+
+:func:`deliver` sends one row through ``service.outbound`` with WebSub's rules (the
+:class:`WebSubHandler`): the body is the document stored *now* (so an undelivered older one is
+superseded), with the topic's Content-Type, the ``Link`` header and, with a secret,
+``X-Hub-Signature: sha256=<hmac>``; 2xx is success, 410 ends the subscription, the rest retry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from service.announcements import events
+from service.database import db, utcnow
+from service.extensions import get_redis
+from service.feeds import discovery, store
+from service.feeds.events import scopes_of
+from service.jobs import enqueue_after_commit
+from service.outbound import delivery as outbound
+from service.outbound.models import OutboundDelivery
+from service.websub import subscriptions, topics
+from service.websub.models import TopicState, WebSubSubscription
+
+log = logging.getLogger(__name__)
+
+DELIVER_TASK = "push.deliver"
+PING_TASK = "push.ping_hubs"
+_VISIBLE = frozenset({events.PUBLISHED, events.UPDATED, events.RETRACTED})
+
+
+def distribute_changed_topics(kind: str, payload: dict[str, Any]) -> None:
+    """The dispatch-table consumer (after ``feeds.rebuild_touched_feeds``)."""
+    if kind in _VISIBLE:
+        distribute(scopes_of(events.AnnouncementEvent.from_outbox(kind, payload)))
+
+
+def distribute(scope_list: set[str] | list[str]) -> list[str]:
+    """Schedule deliveries for every topic of these scopes whose document changed; returns
+    the changed topics' URLs. Retries once when a concurrent run created the same state."""
+    try:
+        return _distribute(scope_list)
+    except IntegrityError:
+        db.session.rollback()
+        return _distribute(scope_list)
+
+
+def _distribute(scope_list: set[str] | list[str]) -> list[str]:
+    conn = get_redis()
+    changed: list[str] = []
+    for scope, fmt in topics.of_scopes(scope_list):
+        etag = conn.hget(store.key(scope, fmt), "etag")
+        if etag is None:
+            continue  # no document (an unknown or no longer public tag): nothing to send
+        state = db.session.scalar(sa.select(TopicState).filter_by(scope=scope, fmt=fmt)
+                                  .with_for_update())
+        if state is not None and state.etag == etag.decode():
+            continue
+        if state is None:
+            state = TopicState(scope=scope, fmt=fmt)
+            db.session.add(state)
+        state.etag, state.distributed_at = etag.decode(), utcnow()
+        targets = [(sid, callback) for sid, callback in db.session.execute(
+            subscriptions.active(scope, fmt))]
+        for row_id in outbound.schedule_many(subscriptions.KIND, targets, state.etag):
+            enqueue_after_commit(db.session, DELIVER_TASK, row_id)
+        changed.append(topics.url(scope, fmt))
+    if changed and current_app.config["SETTINGS"].websub_hubs:
+        enqueue_after_commit(db.session, PING_TASK, changed)
+    db.session.commit()
+    return changed
+
+
+def signature(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class WebSubHandler:
+    """WebSub's side of the outbound contract."""
+
+    kind = subscriptions.KIND
+    task = DELIVER_TASK
+
+    def prepare(self, row: OutboundDelivery) -> outbound.Outgoing | None:
+        sub = db.session.get(WebSubSubscription, row.owner_id)
+        if sub is None or sub.expires_at <= utcnow():
+            return None  # unsubscribed, gone or expired: never delivered to
+        feed = store.get(get_redis(), sub.scope, sub.fmt)
+        if feed is None:
+            return None
+        headers = {"Content-Type": feed.content_type,
+                   "Link": discovery.link_header(sub.scope, sub.fmt)}
+        if sub.secret:
+            headers["X-Hub-Signature"] = signature(sub.secret, feed.body)
+        return outbound.Outgoing(sub.callback, feed.body, feed.etag, headers)
+
+    def classify(self, status: int) -> outbound.Outcome:
+        if 200 <= status < 300:
+            return outbound.Outcome.OK
+        return outbound.Outcome.GONE if status == 410 else outbound.Outcome.RETRY
+
+    def on_gone(self, row: OutboundDelivery) -> None:
+        db.session.execute(sa.delete(WebSubSubscription).where(
+            WebSubSubscription.id == row.owner_id))
+
+
+HANDLER = WebSubHandler()
+
+
+def deliver(row_id: int) -> str:
+    """The ``push.deliver`` task: one attempt at one subscription's row."""
+    return outbound.send(row_id, HANDLER)
+
+
+def requeue_due() -> int:
+    """Beat: queue again the rows whose task may have been lost (see ``outbound.due``)."""
+    ids = outbound.due(subscriptions.KIND)
+    db.session.rollback()
+    for row_id in ids:
+        outbound.queue(DELIVER_TASK, row_id)
+    return len(ids)

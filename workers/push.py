@@ -1,0 +1,37 @@
+"""Push tasks (the ``push`` queue): WebSub verification, delivery, retries, lease expiry.
+
+Thin: each calls one domain function and is safe to run twice (claims and decided requests
+live in the database). I/O-bound and slow only when someone else's server is: run them on
+workers of their own with threads (``celery -A workers worker -Q push -P threads -c 16``).
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from service.websub import distribution, publish, subscriptions, verification
+
+
+@shared_task(name="push.verify")
+def verify_intent(request_id: int) -> str:
+    return verification.verify(request_id)
+
+
+@shared_task(name="push.deliver")
+def deliver_document(row_id: int) -> str:
+    return distribution.deliver(row_id)
+
+
+@shared_task(name="push.requeue_due")
+def requeue_due_deliveries() -> int:
+    return distribution.requeue_due()
+
+
+@shared_task(name="push.purge_expired")
+def purge_expired_subscriptions() -> int:
+    return subscriptions.purge_expired()
+
+
+@shared_task(name="push.ping_hubs")
+def ping_hubs(topic_urls: list[str]) -> dict[str, int | str]:
+    return publish.ping_hubs(topic_urls)
