@@ -1,14 +1,16 @@
 """Bearer tokens (RFC 6750) and what each role may do through the API.
 
-Authors write drafts: they may create them and edit their own while they are drafts. Editors
-and admins may do everything, including publishing, scheduling and retracting.
+Who may do what is ``service.announcements.policy``, the same rules the editor UI asks:
+authors write drafts and edit their own while they are drafts; editors and admins may do
+everything, including publishing, scheduling and retracting.
 """
 
 from __future__ import annotations
 
 from flask import Response, g, request
 
-from service.announcements.models import Announcement, Status
+from service.announcements import policy
+from service.announcements.models import Announcement
 from service.api.problems import Problem
 from service.database import db
 from service.editors.accounts import editor_for_token
@@ -52,15 +54,15 @@ def required_editor() -> Editor:
 
 
 def require_publisher(editor: Editor, action: str) -> None:
-    if not editor.role.can_publish:
+    """The editor UI's rule (``policy.can_publish``), as a 403 problem."""
+    if not policy.can_publish(editor):
         raise Problem(403, f"Your role ({editor.role.value}) cannot {action}; an editor or "
                            "admin can.", kind="forbidden", title="Not permitted for your role")
 
 
 def require_can_edit(editor: Editor, announcement: Announcement) -> None:
-    if editor.role.can_publish:
-        return
-    if announcement.author_id != editor.id or announcement.status is not Status.DRAFT:
+    """The editor UI's rule (``policy.can_edit``), as a 403 problem."""
+    if not policy.can_edit(editor, announcement):
         raise Problem(403, "Authors may edit only their own drafts.", kind="forbidden",
                       title="Not permitted for your role")
 

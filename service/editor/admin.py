@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
 
+from service.announcements import policy
 from service.database import db, utcnow
 from service.editor import auth
 from service.editor.forms import EditEditorForm, NewEditorForm, TokenForm
@@ -20,7 +21,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 @bp.before_request
 def _admins_only() -> None:
-    if not auth.can_manage_accounts(auth.current_editor()):
+    if not policy.can_manage_accounts(auth.current_editor()):
         abort(403)
 
 

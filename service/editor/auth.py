@@ -21,7 +21,6 @@ from typing import ParamSpec, TypeVar
 
 from flask import abort, g, session
 
-from service.announcements.models import Announcement, Status
 from service.database import db
 from service.editors import accounts
 from service.editors.models import Editor, Role
@@ -120,28 +119,3 @@ def requires(*roles: Role) -> Callable[[Callable[P, R]], Callable[P, R]]:
         return wrapped
 
     return decorator
-
-
-def can_publish(editor: Editor) -> bool:
-    """Publish, schedule, unschedule and retract: editors and admins."""
-    return editor.role.can_publish
-
-
-def can_edit(editor: Editor, announcement: Announcement) -> bool:
-    """Editors edit anything; an author edits their own drafts, never what readers can see."""
-    if editor.role.can_publish:
-        return True
-    return announcement.status is Status.DRAFT and announcement.author_id == editor.id
-
-
-def can_submit(editor: Editor, announcement: Announcement) -> bool:
-    return announcement.status is Status.DRAFT and can_edit(editor, announcement)
-
-
-def can_preview_emails(editor: Editor) -> bool:
-    """The email preview: editors and admins, who decide what goes out to subscribers."""
-    return editor.role.can_publish
-
-
-def can_manage_accounts(editor: Editor) -> bool:
-    return editor.role is Role.ADMIN

@@ -1,7 +1,7 @@
 """The email preview under ``/editor/emails``: the next digests and an instant email.
 
 A nested blueprint of the editor's, like ``admin``: its sign-in check runs first, then this
-one's role check (the same ``auth.can_preview_emails`` the navigation asks), for every view.
+one's role check (the same ``policy.can_preview_emails`` the navigation asks), for every view.
 
 The HTML part of a message is served by a route of its own and shown in an
 ``<iframe sandbox>``: the email needs its inline styles, which the site's policy rightly
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, render_template, request
 
+from service.announcements import policy
 from service.editor import auth
 from service.subscriptions import previews
 from service.subscriptions.models import MailingKind
@@ -37,7 +38,7 @@ KINDS = {kind.value: kind for kind in (MailingKind.DAILY, MailingKind.WEEKLY)}
 
 @bp.before_request
 def _editors_and_admins_only() -> None:
-    if not auth.can_preview_emails(auth.current_editor()):
+    if not policy.can_preview_emails(auth.current_editor()):
         abort(403)
 
 

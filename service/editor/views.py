@@ -3,7 +3,7 @@
 Views are thin: forms validate, ``service.announcements.publishing`` and ``revisions`` change
 things, one commit per request. Every view but sign-in needs a signed-in editor (checked in
 ``before_request``), and every view that changes something checks the role itself with the
-same ``auth.can_*`` functions the templates use to show or hide its button.
+same ``policy.can_*`` functions the templates use to show or hide its button.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import HTTPException, TooManyRequests
 
-from service.announcements import publishing, revisions
+from service.announcements import policy, publishing, revisions
 from service.announcements.models import Announcement, Partner, Status, Tag
 from service.announcements.rendering import render_markdown
 from service.database import db
@@ -91,7 +91,7 @@ def _when(moment: datetime | None) -> str:
 
 @bp.context_processor
 def _template_context() -> dict[str, Any]:
-    return {"me": auth.load_current_editor(), "auth": auth, "Status": Status}
+    return {"me": auth.load_current_editor(), "policy": policy, "Status": Status}
 
 
 @bp.errorhandler(CSRFError)
@@ -333,7 +333,7 @@ def new() -> str | Response:
     editor = auth.current_editor()
     form = AnnouncementForm()
     preview = None
-    if request.method == "POST" and form.publish.data and not auth.can_publish(editor):
+    if request.method == "POST" and form.publish.data and not policy.can_publish(editor):
         abort(403)
     if form.validate_on_submit():
         if form.preview.data:
@@ -366,7 +366,7 @@ def new() -> str | Response:
 def edit(announcement_id: int) -> str | Response:
     editor = auth.current_editor()
     item = _get(announcement_id)
-    if request.method == "POST" and not auth.can_edit(editor, item):
+    if request.method == "POST" and not policy.can_edit(editor, item):
         abort(403)
     form = _form_for(item)
     preview = None
@@ -403,7 +403,7 @@ def edit(announcement_id: int) -> str | Response:
 
 def _publisher_and_item(announcement_id: int) -> tuple[Editor, Announcement]:
     editor = auth.current_editor()
-    if not auth.can_publish(editor):
+    if not policy.can_publish(editor):
         abort(403)
     return editor, _get(announcement_id)
 
@@ -466,7 +466,7 @@ def retract(announcement_id: int) -> Response:
 def submit(announcement_id: int) -> Response:
     editor = auth.current_editor()
     item = _get(announcement_id)
-    if not auth.can_submit(editor, item):
+    if not policy.can_submit(editor, item):
         abort(403)
     if revisions.submit(item, editor.id) is None:
         flash("It is already awaiting review.")
@@ -511,7 +511,7 @@ def revision_diff(announcement_id: int) -> str:
 def restore(announcement_id: int, number: int) -> Response:
     editor = auth.current_editor()
     item = _get(announcement_id)
-    if not auth.can_edit(editor, item):
+    if not policy.can_edit(editor, item):
         abort(403)
     revision = _revision(item, number)
     change = publishing.update(item, revisions.changes_to_restore(revision), editor_id=editor.id)

@@ -15,10 +15,7 @@ class Role(enum.StrEnum):
     ADMIN = "admin"  # manages editors and tokens, and does everything an editor does
     EDITOR = "editor"  # writes and publishes
     AUTHOR = "author"  # writes drafts; cannot publish, schedule or retract
-
-    @property
-    def can_publish(self) -> bool:
-        return self in (Role.ADMIN, Role.EDITOR)
+    # What each may do is service.announcements.policy.
 
 
 class Editor(db.Model):
