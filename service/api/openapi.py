@@ -232,3 +232,20 @@ def openapi_document() -> ResponseReturnValue:
     if cached is None:
         cached = current_app.extensions["newsroom.openapi"] = document(current_app)
     return jsonify(cached)
+
+
+def standalone_document(base_url: str) -> dict[str, Any]:
+    """The same document without a configured app: no database, Redis or settings needed.
+
+    For tools that need the contract before (or without) an app, such as the schemathesis
+    test, which builds its test cases at import time. A bare Flask app with the app
+    factory's integer converter and the API blueprint has the same API routes; a test checks
+    that the document served at /api/v1/openapi.json is this one.
+    """
+    from service.url_numbers import BoundedIntConverter
+
+    bare = Flask("newsroom-openapi")
+    bare.url_map.converters["int"] = BoundedIntConverter
+    bare.config["BASE_URL"] = base_url
+    bare.register_blueprint(bp)
+    return document(bare)
