@@ -39,7 +39,7 @@ class Figures:
 
 
 def queue_names() -> list[str]:
-    """The Celery queues (feeds and events, mail); on the Redis broker each is a list."""
+    """The Celery queues (feeds and events, mail, push); on the Redis broker each is a list."""
     return [queue.name for queue in current_app.extensions["celery"].conf.task_queues]
 
 

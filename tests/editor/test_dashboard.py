@@ -54,8 +54,8 @@ def test_dashboard_counts_and_feeds(
     assert _figure(page.text, "Events not yet processed") in (0, 1, 2)
 
 
-def test_queue_depth_counts_both_queues(ctx: Flask) -> None:
-    assert dashboard.queue_names() == ["celery", "mail"]
+def test_queue_depth_counts_every_queue(ctx: Flask) -> None:
+    assert dashboard.queue_names() == ["celery", "mail", "push"]
 
 
 def test_email_figures_are_on_the_dashboard(
