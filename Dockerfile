@@ -1,5 +1,3 @@
-# syntax=docker/dockerfile:1
-#
 # Newsroom production image: one image, four roles (selected by the command):
 #   web      gunicorn "service:create_app()"            (the default CMD below)
 #   worker   celery -A workers worker --loglevel=INFO --concurrency 2
@@ -30,15 +28,17 @@ ENV PATH=/opt/venv/bin:$PATH
 
 WORKDIR /src
 
-# Dependencies first, from pyproject.toml alone, so this (slow) layer is reused by every build
-# that changes only application code.
-COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
- && pip install -r /tmp/requirements.txt
+# Dependencies first, from the lock file alone, so this (slow) layer is reused by every build
+# that changes only application code. requirements.lock pins every package (the build backend
+# too) with its hashes: `--require-hashes` refuses anything else, so two builds of one commit
+# install the same files. `make lock` regenerates it from pyproject.toml.
+COPY requirements.lock ./
+RUN pip install --require-hashes --no-deps -r requirements.lock
 
-# Then the project itself (dependencies are already satisfied, so this is quick).
+# Then the project itself: no dependency resolution, no build-time download (the backend is
+# the locked setuptools already in the virtualenv).
 COPY . .
-RUN pip install .
+RUN pip install --no-deps --no-build-isolation .
 
 # -------------------------------------------------------------- runtime stage
 FROM ${PYTHON_IMAGE} AS runtime
