@@ -27,7 +27,7 @@ from service.announcements.models import Status
 from service.config import PROJECT_ROOT
 from service.database import db
 from service.feeds import build
-from tests.fixtures.app import make_settings
+from tests.fixtures.app import TEST_BASE_URL, make_settings
 from tests.waiting import wait_for
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -99,7 +99,8 @@ def front_door(exporting_app: Flask, export_dir: Path, tmp_path: Path) -> Iterat
     (prefix / "temp").mkdir(parents=True)
     knobs = {"server web:8000;": f"server 127.0.0.1:{app_port};",
              "root /srv/feeds;": f"root {export_dir};",
-             "listen 80 default_server;": f"listen 127.0.0.1:{nginx_port} default_server;"}
+             "listen 80 default_server;": f"listen 127.0.0.1:{nginx_port} default_server;",
+             'default "http://localhost:8080";': f'default "{TEST_BASE_URL}";'}
     lines = (PROJECT_ROOT / "deploy" / "nginx.conf").read_text().splitlines()
     for number, line in enumerate(lines):
         if "# KNOB" in line:  # the config marks the lines a local run must change
@@ -274,3 +275,38 @@ def test_front_door_security_headers_on_every_response(
     assert _values(headers, "Content-Security-Policy") == [
         security.DOCUMENT_CONTENT_SECURITY_POLICY]
     assert _values(headers, "X-Content-Type-Options") == ["nosniff"]
+
+
+def test_front_door_names_the_websub_hub_on_every_feed(
+    exporting_app: Flask, front_door: int, export_dir: Path
+) -> None:
+    """Files nginx serves itself carry the same ``Link: <hub>; rel="hub", <self>; rel="self"``
+    as the app's answers (W3C WebSub 4): self is BASE_URL + the path, never the Host header,
+    so a subscriber finds the topic the hub accepts, also behind a TLS proxy."""
+    with exporting_app.app_context():
+        publishing.create(title="Hub at the door", tags=["observatory"],
+                          status=Status.PUBLISHED)
+        db.session.commit()
+        build.rebuild(["all", "tag:observatory"])
+    app_client = exporting_app.test_client()
+    for path in ("/feeds/atom.xml", "/feeds/rss.xml", "/feeds/feed.json",
+                 "/feeds/tags/observatory/atom.xml"):
+        expected = app_client.get(path).headers["Link"]
+        assert expected == (f'<{TEST_BASE_URL}/websub>; rel="hub", '
+                            f'<{TEST_BASE_URL}{path}>; rel="self"')
+        status, headers = _all_headers(front_door, path, {"Host": "attacker.example"})
+        assert status == 200 and _values(headers, "ETag")[0].count("-") == 1  # nginx's file
+        assert _values(headers, "Link") == [expected], headers
+        etag = _values(headers, "ETag")[0]
+        status, headers = _all_headers(front_door, path, {"If-None-Match": etag})
+        assert status == 304 and _values(headers, "Link") == [expected]
+        status, headers = _all_headers(front_door, path, {"Accept-Encoding": "gzip"})
+        assert _values(headers, "Content-Encoding") == ["gzip"]
+        assert _values(headers, "Link") == [expected]
+    # No file yet: the app answers, with its own Link header, once (nginx adds none).
+    (export_dir / "rss.xml").unlink()
+    status, headers = _all_headers(front_door, "/feeds/rss.xml")
+    assert status == 200 and '"' in _values(headers, "ETag")[0]  # the app's ETag
+    assert _values(headers, "Link") == [app_client.get("/feeds/rss.xml").headers["Link"]]
+    # Nothing else gets one.
+    assert _values(_all_headers(front_door, "/nginx-health")[1], "Link") == []
