@@ -19,6 +19,7 @@ from service.announcements.models import Announcement, Status
 from service.database import db, utcnow
 from service.extensions import REDIS_DOWN, get_redis
 from service.feeds import store
+from service.websub import figures as websub_figures
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class Figures:
     pending_events: int
     feeds: list[FeedBuild] | None  # None: Redis unreachable
     email: dict[str, dict[str, int]] = field(default_factory=dict)
+    websub: websub_figures.WebSubFigures | None = None  # subscriptions, failures
 
 
 def queue_names() -> list[str]:
@@ -139,4 +141,5 @@ def figures() -> Figures:
         pending_events=outbox.pending_count(),
         feeds=feed_builds_if_reachable(),
         email=email_figures(),
+        websub=websub_figures.figures(),
     )

@@ -102,3 +102,49 @@ def test_email_figures_count_subscribers_and_recent_bounces(ctx: Flask) -> None:
     }
     assert figures["Emails, last 7 days"]["addresses bounced"] == 1
     assert figures["Emails, last 7 days"]["sent"] == 0
+
+
+def test_dashboard_shows_websub_subscriptions_and_delivery_failures(
+    clean_app: Flask, client: FlaskClient, signed_in: Callable[[str], EditorInfo]
+) -> None:
+    """Verified, unexpired subscriptions per topic, and a delivery a callback refused (a real
+    503 from a loopback server, through the real delivery code) with its error."""
+    from service.websub import distribution
+    from service.websub.models import WebSubSubscription
+    from tests.outbound.receiver import running_receiver
+
+    atom, tag = "http://newsroom.test/feeds/atom.xml", "http://newsroom.test/feeds/tags/esa/rss.xml"
+    receivers = running_receiver()
+    receiver = next(receivers)
+    receiver.behaviour.default = 503
+    with clean_app.app_context():
+        publishing.create(title="Pushed", status=Status.PUBLISHED, tags=["esa"])
+        db.session.commit()
+        build.rebuild(["all"])
+        later = utcnow() + timedelta(days=1)
+        subs = [WebSubSubscription(topic=topic, scope=scope, fmt=fmt, callback=callback,
+                                   lease_seconds=86400, expires_at=expires)
+                for topic, scope, fmt, callback, expires in [
+                    (atom, "all", "atom", receiver.url("/failing"), later),
+                    (atom, "all", "atom", "http://127.0.0.1:9/second", later),
+                    (atom, "all", "atom", "http://127.0.0.1:9/expired",
+                     utcnow() - timedelta(seconds=1)),
+                    (tag, "tag:esa", "rss", "http://127.0.0.1:9/tag", later)]]
+        db.session.add_all(subs)
+        db.session.commit()
+        row = distribution.outbound.schedule("websub", subs[0].id, receiver.url("/failing"), "v1")
+        db.session.commit()
+        assert distribution.deliver(row.id) == "retrying"
+        db.session.remove()
+    try:
+        signed_in("editor")
+        page = client.get("/editor/")
+    finally:
+        next(receivers, None)  # stops the receiver
+    assert page.status_code == 200
+    html = page.text
+    assert f"<tr><td>{atom}</td><td>2</td></tr>" in html  # the expired one is not counted
+    assert f"<tr><td>{tag}</td><td>1</td></tr>" in html
+    failures = html.split("Delivery failures", 1)[1]
+    assert receiver.url("/failing") in failures and "HTTP 503" in failures
+    assert "retrying" in failures and atom in failures
