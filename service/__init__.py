@@ -55,8 +55,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.config.update(overrides)
 
     import service.models  # noqa: F401 (the whole schema, for Alembic and relationships)
-    from service.database import db
     from service.celery_app import celery_init_app
+    from service.database import db
 
     db.init_app(app)
     # Batch mode lets Alembic alter tables on SQLite too (it rebuilds them).
@@ -73,7 +73,6 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from service.feeds.views import bp as feeds_bp
     from service.health.views import bp as health_bp
     from service.public.views import bp as public_bp
-    from service.subscriptions.api import bp as subscriptions_api_bp
     from service.subscriptions.views import bp as subscriptions_bp
     from service.url_numbers import BoundedIntConverter
     from service.websub.views import bp as websub_bp
@@ -86,8 +85,6 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(feeds_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(public_bp)
-    csrf.exempt(subscriptions_api_bp)  # JSON sign-ups carry no cookie to protect
-    app.register_blueprint(subscriptions_api_bp)
     app.register_blueprint(subscriptions_bp)
     csrf.exempt(websub_bp)  # subscribers POST form-encoded requests with no session
     app.register_blueprint(websub_bp)

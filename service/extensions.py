@@ -60,18 +60,13 @@ def redis_init_app(app: Flask) -> None:
         app.config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=5,
         health_check_interval=30,
     )
-    app.register_error_handler(redis.ConnectionError, _redis_down)
-    app.register_error_handler(redis.TimeoutError, _redis_down)
+    for error in REDIS_DOWN:  # the API registers its own, answering /api/ as problem details
+        app.register_error_handler(error, redis_down_page)
 
 
-def _redis_down(exc: Exception) -> Response:
+def redis_down_page(exc: Exception) -> Response:
     """A clear 503 with ``Retry-After`` instead of a 500 while Redis cannot be reached."""
     log.warning("Redis unreachable during %s %s: %s", request.method, request.path, exc)
-    if request.path.startswith("/api/"):
-        from service.api import problems
-
-        return problems.response(problems.Problem(503, TRY_AGAIN,
-                                                  headers={"Retry-After": RETRY_AFTER}))
     response = make_response(render_template("unavailable.html", message=TRY_AGAIN), 503)
     response.headers["Retry-After"] = RETRY_AFTER
     return response

@@ -1,14 +1,21 @@
 """API v1 (JSON over HTTP, bearer tokens, RFC 9457 errors).
 
-``bp`` is created here and the modules below attach to it: ``announcements`` (the endpoints),
-``openapi`` (the generated document at ``/api/v1/openapi.json``), ``problems`` (errors).
+``bp`` is created here and the modules below attach to it: ``announcements`` and
+``subscriptions`` (the endpoints), ``openapi`` (the generated document at
+``/api/v1/openapi.json``), ``problems`` (errors).
 """
 
 from flask import Blueprint, Response
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from service.api import announcements, auth, openapi, problems  # noqa: E402, F401 (attach to bp)
+from service.api import (  # noqa: E402, F401 (attach to bp)
+    announcements,
+    auth,
+    openapi,
+    problems,
+    subscriptions,
+)
 
 problems.register(bp)
 bp.after_request(auth.commit_token_use)

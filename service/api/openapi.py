@@ -41,6 +41,7 @@ _ERRORS: dict[int, tuple[str, str]] = {
     413: ("ContentTooLarge", "The body is over the size limit."),
     415: ("UnsupportedMediaType", "The body is not application/json."),
     422: ("UnprocessableContent", "Invalid fields or parameters; see 'errors'."),
+    429: ("TooManyRequests", "Too many requests from this client or for this address."),
     500: ("InternalServerError", "A server bug; no details are disclosed."),
 }
 _HEADERS = {

@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from service.announcements.publishing import NotAllowed, SlugTaken
 from service.api.schemas import InvalidFields
+from service.extensions import REDIS_DOWN, RETRY_AFTER, TRY_AGAIN, redis_down_page
 
 log = logging.getLogger(__name__)
 
@@ -131,10 +132,22 @@ def _routing_problem() -> Response | None:
     return response(from_http_exception(exc))
 
 
+def _handle_redis_down(exc: Exception) -> Response:
+    """Redis away: a clear 503 with ``Retry-After`` instead of a 500, for any request (the
+    app's handler: a Redis error can come from outside a blueprint's views, a rate limit or a
+    hook): problem details under /api/, the site's "try again shortly" page elsewhere."""
+    if not (request.path + "/").startswith(API_PREFIX):
+        return redis_down_page(exc)
+    return response(Problem(503, TRY_AGAIN, headers={"Retry-After": RETRY_AFTER}))
+
+
 def register(bp: Blueprint) -> None:
     bp.register_error_handler(Problem, _handle_problem)
     bp.register_error_handler(HTTPException, _handle_http_exception)
     bp.register_error_handler(SlugTaken, _handle_slug_taken)
     bp.register_error_handler(NotAllowed, _handle_not_allowed)
     bp.register_error_handler(InvalidFields, _handle_invalid_fields)
+    for error in REDIS_DOWN:
+        bp.record_once(lambda state, error=error: state.app.register_error_handler(
+            error, _handle_redis_down))
     bp.before_app_request(_routing_problem)

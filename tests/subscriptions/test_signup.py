@@ -162,7 +162,10 @@ def test_invalid_requests_get_problem_details(client: FlaskClient, body: dict[st
     assert response.status_code == 422
     assert response.mimetype == "application/problem+json"
     problem = response.get_json()
-    assert problem["status"] == 422 and field in [e["field"] for e in problem["errors"]]
+    # The announcements API's shape: one {pointer, detail} per field (RFC 9457 extension).
+    assert problem["status"] == 422
+    assert any(e["pointer"].split("/")[1] == field for e in problem["errors"])
+    assert all(set(e) == {"pointer", "detail"} for e in problem["errors"])
 
 
 def test_not_json_gets_a_problem(client: FlaskClient) -> None:
