@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: dev test lint format install clean bench bench-digests screenshots
+.PHONY: dev test lint format install clean bench bench-digests screenshots deploy-test lock
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed; run: make PYTHON=python3.11 ...")'
@@ -37,6 +37,15 @@ bench-digests: install  ## a daily digest to 10,000 and 100,000 subscribers (see
 
 screenshots: install  ## docs/editor.png and docs/announcement.png, with Debian's chromium
 	$(BIN)/python docs/screenshots.py
+
+deploy-test: install  ## build the Dockerfile's image and run the stack's roles from it for real (root; deploy/test/run.py)
+	$(BIN)/python deploy/test/run.py
+
+lock: install  ## requirements.lock: every package the image installs, pinned with hashes
+	$(BIN)/python -m pip install --quiet 'uv==0.13.8'
+	$(BIN)/uv pip compile --quiet pyproject.toml deploy/build-requirements.in --universal \
+		--python-version 3.11 --generate-hashes --custom-compile-command "make lock" \
+		--output-file requirements.lock
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
