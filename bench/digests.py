@@ -216,7 +216,7 @@ def _reset_mailings(app: Any) -> None:
 def _sample_message(app: Any) -> tuple[bytes, str]:
     """One real digest copy, as the workers build it: the baseline sends it pre-rendered."""
     from service.mail.messages import Template, sender_address
-    from service.subscriptions import delivery
+    from service.subscriptions import composing, contents
 
     with app.test_request_context():
         import sqlalchemy as sa
@@ -230,7 +230,7 @@ def _sample_message(app: Any) -> tuple[bytes, str]:
                 selectinload(Announcement.tags), selectinload(Announcement.partners)
             )
         ).all()
-        views = [delivery.item_view(item, BASE_URL) for item in items]
+        views = [contents.item_view(item, BASE_URL) for item in items]
         mail_from = app.config["SETTINGS"].mail_from
         template = Template(
             "digest",
@@ -244,7 +244,7 @@ def _sample_message(app: Any) -> tuple[bytes, str]:
         token = manage_token(12345, 0, "reader0@example.org")
         _, data = template.personalise(
             "reader0@example.org",
-            delivery.subscriber_links(BASE_URL, sender_address(mail_from), token),
+            composing.subscriber_links(BASE_URL, sender_address(mail_from), token),
         )
         db.session.remove()
         return data, sender_address(mail_from)

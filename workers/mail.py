@@ -12,7 +12,7 @@ from typing import Any
 from celery import Task, shared_task
 
 from service.mail import mailer
-from service.subscriptions import delivery, digests, lifecycle
+from service.subscriptions import delivery, digests, lifecycle, mailings, reaper
 from service.subscriptions.models import MailingKind
 
 MAX_RETRIES = 10
@@ -48,7 +48,7 @@ def send_confirmation(self: Task, subscriber_id: int, preferences: dict[str, Any
 @shared_task(name="mail.start_instant")
 def start_instant(announcement_id: int) -> int | None:
     """Create (once) the instant mailing of a published announcement and queue its batches."""
-    mailing = delivery.start_instant(announcement_id)
+    mailing = mailings.start_instant(announcement_id)
     return mailing.id if mailing is not None else None
 
 
@@ -61,7 +61,7 @@ def send_digests(kind: str) -> int | None:
 
 @shared_task(name="mail.resume")
 def resume_stalled() -> int:
-    return delivery.resume_stalled()
+    return reaper.resume_stalled()
 
 
 @shared_task(name="subscriptions.purge_pending")

@@ -25,7 +25,7 @@ subscriptions_cli = AppGroup("subscriptions", help="Act on subscribers' requests
               help="Send the batches in this process instead of queueing them for workers.")
 def send(kind: str, manual: bool, here: bool) -> None:
     """Start the KIND digest; running it again for the same period sends nothing twice."""
-    from service.subscriptions import delivery, digests
+    from service.subscriptions import delivery, digests, mailings
     from service.subscriptions.models import MailingKind
 
     started = digests.send(MailingKind(kind), manual=manual, queue=not here)
@@ -36,28 +36,28 @@ def send(kind: str, manual: bool, here: bool) -> None:
         click.echo(f"{kind} digest {mailing.key}: {started.batches} batches "
                    f"({'sending here' if here else 'queued for the workers'})")
     if here:
-        for batch_id in delivery.batch_ids(mailing.id):
+        for batch_id in mailings.batch_ids(mailing.id):
             result = delivery.run_batch(batch_id)
             click.echo(f"  batch {batch_id}: {result.sent} sent, {result.deferred} deferred, "
                        f"{result.failed} failed, {result.uncertain} uncertain")
-    click.echo(f"copies so far: {delivery.summary(mailing.id) or 'none'}")
+    click.echo(f"copies so far: {mailings.summary(mailing.id) or 'none'}")
 
 
 @digests_cli.command("status")
 @click.option("--limit", default=10, show_default=True)
 def status(limit: int) -> None:
     """The latest mailings, with their copies by status."""
-    from service.subscriptions import delivery
+    from service.subscriptions import mailings
     from service.subscriptions.models import Mailing
 
-    mailings = db.session.execute(
+    latest = db.session.execute(
         sa.select(Mailing.id, Mailing.kind, Mailing.key, Mailing.created_at)
         .order_by(Mailing.id.desc()).limit(limit)
     ).all()
-    if not mailings:
+    if not latest:
         click.echo("no mailings yet")
-    for mailing_id, kind, key, created_at in mailings:
-        counts = delivery.summary(mailing_id)
+    for mailing_id, kind, key, created_at in latest:
+        counts = mailings.summary(mailing_id)
         click.echo(f"{created_at:%Y-%m-%d %H:%M} {kind.value:8} {key:22} "
                    + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no copies"))
 
@@ -67,12 +67,12 @@ def status(limit: int) -> None:
               help="Do not wait for leases to run out (only when no worker is sending).")
 def resume(everything: bool) -> None:
     """Requeue mail batches that a dead worker or a lost task left unfinished."""
-    from service.subscriptions import delivery
+    from service.subscriptions import reaper
 
     if everything:
-        count = delivery.resume_stalled(row_lease=timedelta(0), batch_lease=timedelta(0))
+        count = reaper.resume_stalled(row_lease=timedelta(0), batch_lease=timedelta(0))
     else:
-        count = delivery.resume_stalled()
+        count = reaper.resume_stalled()
     click.echo(f"requeued {count} batches")
 
 

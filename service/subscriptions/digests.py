@@ -18,7 +18,7 @@ from flask import current_app
 
 from service.announcements.models import Announcement, Status
 from service.database import db, utcnow
-from service.subscriptions import delivery
+from service.subscriptions import mailings
 from service.subscriptions.models import Mailing, MailingKind
 
 # Publishing transactions in flight when a period closes still land in it.
@@ -61,7 +61,7 @@ def send(kind: MailingKind, now: datetime | None = None, *, manual: bool = False
          queue: bool = True) -> Started:
     """Start the digest of the period that ended last (or, ``manual``, of one ending now).
 
-    ``queue=False`` leaves the batches to the caller (see ``delivery.start_mailing``).
+    ``queue=False`` leaves the batches to the caller (see ``mailings.start_mailing``).
     """
     if kind not in (MailingKind.DAILY, MailingKind.WEEKLY):
         raise ValueError(f"not a digest: {kind}")
@@ -76,7 +76,7 @@ def send(kind: MailingKind, now: datetime | None = None, *, manual: bool = False
     db.session.rollback()
     if existing is not None:  # the usual case for beat: this period has started already
         return Started(existing, created=False, batches=0)
-    mailing, created = delivery.start_mailing(kind, key, window_end=_window_end(end, now),
+    mailing, created = mailings.start_mailing(kind, key, window_end=_window_end(end, now),
                                               queue=queue)
-    batches = len(delivery.batch_ids(mailing.id)) if created else 0
+    batches = len(mailings.batch_ids(mailing.id)) if created else 0
     return Started(mailing, created, batches)

@@ -1,13 +1,13 @@
 """The emails subscribers are about to get, as editors preview them before they go out.
 
-Each preview is the real message: :func:`delivery.build_template` renders it and
+Each preview is the real message: :func:`composing.build_template` renders it and
 :meth:`Template.personalise` serialises it exactly as a batch does, for a placeholder
 recipient and placeholder manage links; the bytes are then parsed back and the subject, the
 From header and both parts taken from them. What an editor sees therefore cannot drift from
 what is sent: a change to the templates, the inliner or the headers shows up here too.
 
-The items come from the sender's own queries (``delivery.instant_item``,
-``delivery.digest_items``), so a retracted or scheduled announcement never appears.
+The items come from the sender's own queries (``contents.instant_item``,
+``contents.digest_items``), so a retracted or scheduled announcement never appears.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from service.announcements import queries
 from service.announcements.models import Announcement, Status
 from service.database import utcnow
 from service.mail.messages import sender_address
-from service.subscriptions import delivery, digests
+from service.subscriptions import composing, contents, digests
 from service.subscriptions.models import MailingKind
 
 RECIPIENT = "reader@example.org"
@@ -73,10 +73,10 @@ def message(kind: MailingKind, announcements: list[Announcement]) -> EmailPrevie
     """The message of ``kind`` holding ``announcements``, built and parsed back as sent."""
     base_url = current_app.config["BASE_URL"]
     sender = sender_address(current_app.config["SETTINGS"].mail_from)
-    template = delivery.build_template(
-        kind, [delivery.item_view(item, base_url) for item in announcements]
+    template = composing.build_template(
+        kind, [contents.item_view(item, base_url) for item in announcements]
     )
-    links = delivery.subscriber_links(base_url, sender, PLACEHOLDER_TOKEN)
+    links = composing.subscriber_links(base_url, sender, PLACEHOLDER_TOKEN)
     _, data = template.personalise(RECIPIENT, links)
     parsed = cast(EmailMessage, email.message_from_bytes(data, policy=email.policy.default))
     return EmailPreview(
@@ -98,7 +98,7 @@ def instant(announcement_id: int | None = None) -> InstantPreview:
         latest = queries.listing(status=Status.PUBLISHED, per_page=1).items
         item = latest[0] if latest else None
         return InstantPreview(item, message(MailingKind.INSTANT, [item]) if item else None)
-    published = delivery.instant_item(announcement_id)
+    published = contents.instant_item(announcement_id)
     if published is None:
         return InstantPreview(queries.get(announcement_id), None)
     return InstantPreview(published, message(MailingKind.INSTANT, [published]))
@@ -118,7 +118,7 @@ def digest(kind: MailingKind, now: datetime | None = None) -> DigestPreview:
     published since: the running period so far. Nothing new means no digest is sent.
     """
     start, end = running_period(kind, now or utcnow())
-    items = delivery.digest_items(start, end)
+    items = contents.digest_items(start, end)
     return DigestPreview(
         kind=kind,
         starts=start,

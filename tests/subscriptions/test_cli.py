@@ -10,7 +10,7 @@ from flask import Flask
 
 from service.database import db
 from service.mail.messages import sender_address
-from service.subscriptions import delivery, tokens
+from service.subscriptions import composing, tokens
 from service.subscriptions.models import Subscriber, SubscriberStatus
 from tests import factories
 from tests.fixtures.app import TEST_BASE_URL
@@ -30,7 +30,7 @@ def _mailto_subject(app: Flask, subscriber_id: int, email: str) -> str:
     with app.app_context():
         token = tokens.manage_token(subscriber_id, 0, email)
         sender = sender_address(app.config["SETTINGS"].mail_from)
-    mailto = delivery.subscriber_links(TEST_BASE_URL, sender, token).unsubscribe_mailto
+    mailto = composing.subscriber_links(TEST_BASE_URL, sender, token).unsubscribe_mailto
     return parse_qs(urlsplit(mailto).query)["subject"][0]
 
 

@@ -20,7 +20,7 @@ from flask.testing import FlaskClient
 from service.announcements import publishing
 from service.announcements.models import Announcement, Status
 from service.database import db, utcnow
-from service.subscriptions import delivery, digests
+from service.subscriptions import delivery, digests, mailings, reaper
 from service.subscriptions.models import (
     Delivery,
     DeliveryStatus,
@@ -65,14 +65,14 @@ def _start_digest(app: Flask) -> int:
 
 def _run(app: Flask, mailing_id: int) -> list[delivery.BatchResult]:
     with app.app_context():
-        results = [delivery.run_batch(b) for b in delivery.batch_ids(mailing_id)]
+        results = [delivery.run_batch(b) for b in mailings.batch_ids(mailing_id)]
         db.session.remove()
     return results
 
 
 def _statuses(app: Flask, mailing_id: int) -> dict[str, int]:
     with app.app_context():
-        counts = delivery.summary(mailing_id)
+        counts = mailings.summary(mailing_id)
         db.session.remove()
     return counts
 
@@ -132,7 +132,7 @@ def test_retracted_before_it_went_out_is_never_mailed(clean_app: Flask,
     with clean_app.app_context():
         item = publishing.create(title="Withdrawn", status=Status.PUBLISHED)
         db.session.commit()
-        mailing = delivery.start_instant(item.id, queue=False)
+        mailing = mailings.start_instant(item.id, queue=False)
         assert mailing is not None
         publishing.retract(db.session.get(Announcement, item.id))
         db.session.commit()
@@ -184,7 +184,7 @@ def test_digest_holds_what_is_new_and_matches(clean_app: Flask, smtp_server: Smt
         for days in (1, 2):
             later = digests.send(DAILY, now=end + timedelta(days=days, hours=1), queue=False)
             assert later.created
-            for batch_id in delivery.batch_ids(later.mailing.id):
+            for batch_id in mailings.batch_ids(later.mailing.id):
                 delivery.run_batch(batch_id)
     assert _copies(smtp_server) == {"all@example.org": 2, "obs@example.org": 1}
     second = smtp_server.to("all@example.org")[1].message
@@ -313,7 +313,7 @@ def test_temporary_refusal_retries_and_permanent_refusal_bounces(
         factories.announcement(clean_app, "Later news",
                                published_at=utcnow() - timedelta(minutes=1))
         later = digests.send(DAILY, manual=True, queue=False)
-        for batch_id in delivery.batch_ids(later.mailing.id):
+        for batch_id in mailings.batch_ids(later.mailing.id):
             delivery.run_batch(batch_id)
     assert "reader2@example.org" not in _copies(smtp_server)
     assert _copies(smtp_server)["reader1@example.org"] == 2
@@ -325,7 +325,7 @@ def test_claims_of_a_dead_worker_are_resumed_by_the_reaper(
     """A worker claimed the batch, got one message under way and died (nothing more sent)."""
     addresses, mailing_id = _daily_digest_with_items(clean_app, 8)
     with clean_app.app_context():
-        [batch_id] = delivery.batch_ids(mailing_id)
+        [batch_id] = mailings.batch_ids(mailing_id)
         ids = db.session.scalars(sa.select(Subscriber.id).order_by(Subscriber.id)).all()
         db.session.add_all(
             Delivery(mailing_id=mailing_id, batch_id=batch_id, subscriber_id=sid,
@@ -336,13 +336,13 @@ def test_claims_of_a_dead_worker_are_resumed_by_the_reaper(
         # A redelivered task finds the claims within their lease, and leaves them alone.
         early = delivery.run_batch(batch_id)
         assert early.sent == 0 and not early.done
-        assert delivery.resume_stalled() == 0
+        assert reaper.resume_stalled() == 0
         # Time passes: the dead worker's leases run out.
         long_ago = utcnow() - timedelta(minutes=30)
         db.session.execute(sa.update(Delivery).values(updated_at=long_ago))
         db.session.execute(sa.update(MailBatch).values(queued_at=long_ago))
         db.session.commit()
-        assert delivery.resume_stalled() == 1  # the beat job requeues the batch
+        assert reaper.resume_stalled() == 1  # the beat job requeues the batch
         db.session.remove()
     wait_for(lambda: _statuses(clean_app, mailing_id) == {"sent": 7, "uncertain": 1},
              timeout=30)

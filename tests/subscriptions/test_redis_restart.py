@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from service.database import db, utcnow
-from service.subscriptions import delivery
+from service.subscriptions import delivery, mailings, reaper
 from service.subscriptions.models import Delivery, DeliveryStatus, MailBatch
 from tests import factories
 from tests.fixtures.processes import worker_env, worker_process
@@ -31,10 +31,10 @@ def test_instant_mailing_lost_with_redis_is_resumed_on_the_next_reaper_run(
     item_id = factories.announcement(private_app, "Lost with the broker")
     conn = private_app.extensions["redis"]
     with private_app.app_context():
-        mailing = delivery.start_instant(item_id)  # its batch task goes to Redis, no worker
+        mailing = mailings.start_instant(item_id)  # its batch task goes to Redis, no worker
         assert mailing is not None
         mailing_id = mailing.id
-        [batch_id] = delivery.batch_ids(mailing_id)
+        [batch_id] = mailings.batch_ids(mailing_id)
         # A run had claimed the first copy when Redis went (its task went with Redis).
         db.session.add(Delivery(mailing_id=mailing_id, batch_id=batch_id, subscriber_id=ids[0],
                                 status=DeliveryStatus.CLAIMED, claim="lost-run", attempts=1,
@@ -53,8 +53,8 @@ def test_instant_mailing_lost_with_redis_is_resumed_on_the_next_reaper_run(
     wait_for(lambda: int(conn.info("server")["uptime_in_seconds"]) >= 1, timeout=5)
 
     with private_app.app_context():
-        assert delivery.resume_stalled() == 1  # seconds after, not five minutes
-        assert delivery.resume_stalled() == 0  # requeued once, not on every run
+        assert reaper.resume_stalled() == 1  # seconds after, not five minutes
+        assert reaper.resume_stalled() == 0  # requeued once, not on every run
         db.session.remove()
     assert conn.llen("mail") == 1
 
@@ -62,7 +62,7 @@ def test_instant_mailing_lost_with_redis_is_resumed_on_the_next_reaper_run(
     with worker_process(env):
         def sent() -> bool:
             with private_app.app_context():
-                counts = delivery.summary(mailing_id)
+                counts = mailings.summary(mailing_id)
                 db.session.remove()
             return counts == {"sent": len(READERS)}
 
@@ -77,6 +77,6 @@ def test_instant_mailing_lost_with_redis_is_resumed_on_the_next_reaper_run(
                                  .where(Delivery.claim == "lost-run")) == 0
         again = delivery.run_batch(batch_id)  # a duplicate of the task sends nothing
         assert again.sent == 0
-        assert delivery.resume_stalled() == 0
+        assert reaper.resume_stalled() == 0
         db.session.remove()
     assert len(smtp_server.received) == len(READERS)

@@ -15,7 +15,7 @@ from flask import Flask
 from service.announcements import publishing
 from service.announcements.models import Status
 from service.database import db, utcnow
-from service.subscriptions import delivery, digests
+from service.subscriptions import digests, mailings, reaper
 from service.subscriptions.models import Delivery, MailingKind, Subscriber
 from tests import factories
 from tests.fixtures.processes import worker_env, worker_process
@@ -49,7 +49,7 @@ def test_worker_killed_mid_batch_resumes_without_duplicates(
     def running_pid() -> int | None:
         active = celery.control.inspect(timeout=1).active() or {}
         pids = [task["worker_pid"] for tasks in active.values() for task in tasks
-                if task["name"] == delivery.SEND_TASK]
+                if task["name"] == mailings.SEND_TASK]
         return pids[0] if pids else None
 
     def idle() -> bool:
@@ -70,12 +70,12 @@ def test_worker_killed_mid_batch_resumes_without_duplicates(
         # reaper (beat, once their lease is over) hands the batch to a new run.
         wait_for(idle, timeout=30, interval=0.3)
         with private_app.app_context():
-            assert delivery.resume_stalled(row_lease=timedelta(0)) == 1
+            assert reaper.resume_stalled(row_lease=timedelta(0)) == 1
             db.session.remove()
 
         def finished() -> dict[str, int]:
             with private_app.app_context():
-                counts = delivery.summary(mailing_id)
+                counts = mailings.summary(mailing_id)
                 db.session.remove()
             return counts if sum(counts.values()) == SUBSCRIBERS and set(counts) <= {
                 "sent", "uncertain"} else {}

@@ -1,0 +1,157 @@
+"""What a mailing holds for each subscriber of a batch: the items, chosen by their topics,
+partners and language, and for digests by the window since their previous digest.
+
+The sender and the editors' preview both choose here (``instant_item``, ``digest_items``), so
+they cannot disagree. Rows are read as plain tuples: a batch's memory stays flat.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from service.announcements.models import Announcement, Status
+from service.announcements.rendering import is_rtl
+from service.database import db
+from service.subscriptions.models import (
+    Delivery,
+    DeliveryStatus,
+    Frequency,
+    MailBatch,
+    Mailing,
+    MailingKind,
+    Subscriber,
+    SubscriberStatus,
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    """One subscriber of a batch and the announcement ids their copy holds."""
+
+    subscriber_id: int
+    email: str
+    token_version: int
+    content: tuple[int, ...]  # announcement ids: the key of the rendered template
+
+
+def _matches(item: Announcement, tags: list[str], partners: list[str],
+             language: str | None) -> bool:
+    if language and item.language != language:
+        return False
+    if not tags and not partners:
+        return True
+    return (any(t.slug in tags for t in item.tags)
+            or any(p.slug in partners for p in item.partners))
+
+
+def _subscribers(mailing: Mailing, batch: MailBatch) -> list[sa.Row[Any]]:
+    return list(db.session.execute(
+        sa.select(Subscriber.id, Subscriber.email, Subscriber.token_version, Subscriber.tags,
+                  Subscriber.partners, Subscriber.language, Subscriber.since_at)
+        .where(Subscriber.id.between(batch.first_id, batch.last_id),
+               Subscriber.status == SubscriberStatus.CONFIRMED,
+               Subscriber.frequency == Frequency(mailing.kind.value))
+        .order_by(Subscriber.id)
+    ))
+
+
+def instant_item(announcement_id: int) -> Announcement | None:
+    """The announcement an instant email is about, or None when it is not published.
+
+    Retracted (or gone) before it reached everyone, scheduled or a draft: never mailed. The
+    sender and the editors' preview both ask here, so they cannot disagree.
+    """
+    item = db.session.scalars(
+        sa.select(Announcement).where(Announcement.id == announcement_id)
+        .options(selectinload(Announcement.tags), selectinload(Announcement.partners))
+    ).first()
+    return item if item is not None and item.status is Status.PUBLISHED else None
+
+
+def digest_items(start: datetime, end: datetime) -> list[Announcement]:
+    """Published announcements with ``start <= published_at < end``, newest first.
+
+    Every item any digest of that window may hold (each subscriber's topics filter it
+    further); retracted and scheduled ones are not published, so never among them.
+    """
+    return list(db.session.scalars(
+        sa.select(Announcement)
+        .where(Announcement.status == Status.PUBLISHED, Announcement.published_at >= start,
+               Announcement.published_at < end)
+        .options(selectinload(Announcement.tags), selectinload(Announcement.partners))
+        .order_by(Announcement.published_at.desc(), Announcement.id.desc())
+    ))
+
+
+def _instant_targets(mailing: Mailing, batch: MailBatch
+                     ) -> tuple[list[Target], dict[int, Announcement]]:
+    item = instant_item(mailing.announcement_id) if mailing.announcement_id else None
+    if item is None:
+        return [], {}
+    targets = [Target(row.id, row.email, row.token_version, (item.id,))
+               for row in _subscribers(mailing, batch)
+               if _matches(item, row.tags, row.partners, row.language)]
+    return targets, {item.id: item}
+
+
+def _previous_digest_ends(mailing: Mailing, batch: MailBatch) -> dict[int, datetime]:
+    """Per subscriber, where their latest other digest ended (sent, or on its way)."""
+    rows = db.session.execute(
+        sa.select(Delivery.subscriber_id, sa.func.max(Mailing.window_end))
+        .join(Mailing, Mailing.id == Delivery.mailing_id)
+        .where(Delivery.subscriber_id.between(batch.first_id, batch.last_id),
+               Mailing.kind.in_([MailingKind.DAILY, MailingKind.WEEKLY]),
+               Mailing.id != mailing.id,
+               Delivery.status.not_in([DeliveryStatus.CANCELLED, DeliveryStatus.FAILED]))
+        .group_by(Delivery.subscriber_id)
+    )
+    return {subscriber_id: end for subscriber_id, end in rows if end is not None}
+
+
+def _digest_targets(mailing: Mailing, batch: MailBatch
+                    ) -> tuple[list[Target], dict[int, Announcement]]:
+    window_end = mailing.window_end
+    assert window_end is not None
+    subscribers = _subscribers(mailing, batch)
+    previous = _previous_digest_ends(mailing, batch)
+    starts = {row.id: max(filter(None, (row.since_at, previous.get(row.id))),
+                          default=window_end) for row in subscribers}
+    earliest = min(starts.values(), default=window_end)
+    if earliest >= window_end:
+        return [], {}
+    items = digest_items(earliest, window_end)
+    targets = []
+    for row in subscribers:
+        start = starts[row.id]
+        chosen = tuple(item.id for item in items if item.published_at is not None
+                       and item.published_at >= start
+                       and _matches(item, row.tags, row.partners, row.language))
+        if chosen:  # nothing new, nothing sent
+            targets.append(Target(row.id, row.email, row.token_version, chosen))
+    return targets, {item.id: item for item in items}
+
+
+def targets(mailing: Mailing, batch: MailBatch) -> tuple[list[Target], dict[int, Announcement]]:
+    """Who in ``batch`` gets a copy of ``mailing``, and the announcements by id."""
+    if mailing.kind is MailingKind.INSTANT:
+        return _instant_targets(mailing, batch)
+    return _digest_targets(mailing, batch)
+
+
+def item_view(item: Announcement, base_url: str) -> dict[str, Any]:
+    """What the email templates show of one announcement (plain values, no ORM object)."""
+    return {
+        "title": " ".join(item.title.split()),
+        "summary": item.summary,
+        "url": f"{base_url}/announcements/{item.slug}",
+        "published_at": item.published_at,
+        "language": item.language,
+        "dir": "rtl" if is_rtl(item.language) else "ltr",
+        "tags": [t.name for t in item.tags],
+        "partners": [p.name for p in item.partners],
+    }
