@@ -260,7 +260,9 @@ def build_app_image() -> str:
     python_image = os.environ.get("DEPLOY_TEST_PYTHON_IMAGE", PYTHON_TAG)
     began = time.monotonic()
     docker("build", "--network", "host", "--build-arg", f"PYTHON_IMAGE={python_image}",
-           "-t", APP_TAG, str(ROOT), timeout=1800)
+           "--label", LABEL, "-t", APP_TAG, str(ROOT), timeout=1800)
+    # The image a rebuild replaced (untagged now): only ours, never anyone else's.
+    docker("image", "prune", "-f", "--filter", f"label={LABEL}", check=False)
     installed = docker("run", "--rm", "--network", "host", APP_TAG, "pip", "freeze",
                        "--exclude-editable").stdout
     locked = set(re.findall(r"^([A-Za-z0-9_.-]+==[^\s\\;]+)", (ROOT / "requirements.lock")
@@ -467,12 +469,18 @@ http {
 
     def ready(self) -> str:
         wait_until("/readyz 200 through nginx",
-                   lambda: http_request("GET", "/readyz")[0] == 200, timeout=90, interval=0.5)
+                   lambda: http_request("GET", "/readyz")[0] == 200, timeout=180, interval=0.5)
+        def direct(port: int) -> bool:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            try:
+                conn.request("GET", "/readyz")
+                return conn.getresponse().status == 200
+            finally:
+                conn.close()
+
         for role in ("web1", "web2"):  # both upstreams answer, not just the first
-            conn = http.client.HTTPConnection("127.0.0.1", PORTS[role], timeout=10)
-            wait_until(f"{role} /readyz", lambda c=conn: (c.request("GET", "/readyz"),
-                       c.getresponse().status)[1] == 200, timeout=60, interval=0.5)
-            conn.close()
+            wait_until(f"{role} /readyz", lambda p=PORTS[role]: direct(p), timeout=60,
+                       interval=0.5)
         dead = [n for n in self.containers if not self.running(n)
                 and not n.endswith("migrate")]
         if dead:
