@@ -11,7 +11,9 @@ environment are ignored (a proxy would connect for us, past the guard).
 
 from __future__ import annotations
 
+import functools
 import socket
+import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -66,6 +68,18 @@ class GuardedBackend(httpcore.NetworkBackend):
         self._tls.sleep(seconds)
 
 
+@functools.cache
+def ssl_context() -> ssl.SSLContext:
+    """One verifying TLS context per process, shared by every client.
+
+    Building one loads the whole CA bundle (about 50 ms of CPU here), and a client is made
+    per delivery: two contexts per client capped a worker at ~10 deliveries a second
+    (bench/websub.py). An ``SSLContext`` is safe to share between threads; a changed CA
+    bundle is picked up when the worker restarts.
+    """
+    return httpx.create_ssl_context(trust_env=False)
+
+
 class GuardedTransport(httpx.HTTPTransport):
     """``httpx.HTTPTransport`` whose connection pool uses :class:`GuardedBackend`.
 
@@ -75,9 +89,9 @@ class GuardedTransport(httpx.HTTPTransport):
 
     def __init__(self, *, allow_private: bool, resolver: Resolver = system_resolver,
                  max_connections: int = 100) -> None:
-        super().__init__(trust_env=False, retries=0)
+        super().__init__(verify=ssl_context(), trust_env=False, retries=0)
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=ssl_context(),
             max_connections=max_connections, max_keepalive_connections=20,
             keepalive_expiry=5.0, retries=0,
             network_backend=GuardedBackend(allow_private=allow_private, resolver=resolver),
