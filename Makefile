@@ -35,6 +35,9 @@ bench: install  ## publish -> feed latency and feed request rates (see README)
 bench-digests: install  ## a daily digest to 10,000 and 100,000 subscribers (see README)
 	$(BIN)/python bench/digests.py
 
+bench-websub: install  ## WebSub publish -> POST latency and fan-out to 1,000 callbacks (see README)
+	$(BIN)/python bench/websub.py
+
 screenshots: install  ## docs/editor.png and docs/announcement.png, with Debian's chromium
 	$(BIN)/python docs/screenshots.py
 
