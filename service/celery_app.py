@@ -102,13 +102,13 @@ def broker_url(redis_url: str) -> str:
 def celery_init_app(app: Flask) -> Celery:
     """Create the Celery app bound to ``app`` and store it in ``app.extensions["celery"]``."""
 
-    class FlaskTask(Task):
+    class FlaskTask(Task[..., object]):
         def __call__(self, *args: object, **kwargs: object) -> object:
             with app.app_context():
                 return self.run(*args, **kwargs)
 
     settings = app.config["SETTINGS"]
-    celery = Celery(app.name, task_cls=FlaskTask, include=TASK_MODULES)
+    celery: Celery = Celery(app.name, task_cls=FlaskTask, include=TASK_MODULES)
     celery.conf.update(
         broker_url=broker_url(app.config["REDIS_URL"]),
         broker_connection_retry_on_startup=True,

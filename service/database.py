@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from flask_sqlalchemy import SQLAlchemy
@@ -23,6 +24,20 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+if TYPE_CHECKING:
+    from flask_sqlalchemy.model import Model as _FlaskModel
+
+    class Model(_FlaskModel, Base):
+        """What ``db.Model`` is at run time: Base with Flask-SQLAlchemy's model mixin.
+
+        ``db.Model`` is an attribute built when ``db`` is, so a type checker cannot use it as a
+        base class; models subclass this name instead.
+        """
+
+        __abstract__ = True
+else:
+    Model = db.Model
 
 
 @sa.event.listens_for(sa.Engine, "connect")

@@ -28,7 +28,7 @@ def backoff(retries: int) -> int:
 
 
 @shared_task(name="mail.send_batch", bind=True, max_retries=MAX_RETRIES)
-def send_batch(self: Task, batch_id: int) -> dict[str, Any]:
+def send_batch(self: Task[[int], dict[str, Any]], batch_id: int) -> dict[str, Any]:
     """Send one batch; copies the server deferred (4xx, down) are tried again with backoff."""
     result = delivery.run_batch(batch_id)
     if result.deferred and self.request.retries < MAX_RETRIES:
@@ -38,7 +38,9 @@ def send_batch(self: Task, batch_id: int) -> dict[str, Any]:
 
 
 @shared_task(name="subscriptions.send_confirmation", bind=True, max_retries=MAX_RETRIES)
-def send_confirmation(self: Task, subscriber_id: int, preferences: dict[str, Any]) -> bool:
+def send_confirmation(
+    self: Task[[int, dict[str, Any]], bool], subscriber_id: int, preferences: dict[str, Any]
+) -> bool:
     try:
         return lifecycle.send_confirmation(subscriber_id, preferences)
     except mailer.Deferred as exc:

@@ -9,7 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from service.database import UTCDateTime, db, utcnow
+from service.database import Model, UTCDateTime, db, utcnow
 
 
 class Status(enum.StrEnum):
@@ -38,7 +38,7 @@ announcement_partners = sa.Table(
 )
 
 
-class Tag(db.Model):
+class Tag(Model):
     __tablename__ = "tags"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -46,7 +46,7 @@ class Tag(db.Model):
     name: Mapped[str] = mapped_column(sa.String(120))
 
 
-class Partner(db.Model):
+class Partner(Model):
     """A partner agency or organisation (NASA, ESA, Roscosmos, the private sector...)."""
 
     __tablename__ = "partners"
@@ -56,7 +56,7 @@ class Partner(db.Model):
     name: Mapped[str] = mapped_column(sa.String(120))
 
 
-class Announcement(db.Model):
+class Announcement(Model):
     __tablename__ = "announcements"
     __table_args__ = (
         sa.Index("ix_announcements_status_published_at", "status", "published_at"),
@@ -96,7 +96,7 @@ class Announcement(db.Model):
         return f"<Announcement {self.id} {self.slug!r} {self.status.value}>"
 
 
-class Revision(db.Model):
+class Revision(Model):
     """A snapshot of an announcement as one save left it; editors compare and restore them."""
 
     __tablename__ = "announcement_revisions"

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from service.announcements import events, revisions
 from service.announcements.models import Announcement, Partner, Status, Tag
+from service.announcements.queries import TopicT
 from service.announcements.rendering import render_markdown
 from service.database import db, utcnow
 
@@ -60,7 +61,7 @@ def display_name(slug: str) -> str:
     return KNOWN_NAMES.get(slug, slug.replace("-", " ").capitalize())
 
 
-def _get_or_create(model: type[Tag] | type[Partner], slugs: Iterable[str]) -> list[Any]:
+def _get_or_create(model: type[TopicT], slugs: Iterable[str]) -> list[TopicT]:
     """Rows for ``slugs``, creating those used for the first time (race-safe)."""
     wanted = sorted(set(slugs))
     rows = {r.slug: r for r in db.session.scalars(sa.select(model).where(model.slug.in_(wanted)))}
@@ -125,7 +126,9 @@ def create(
     if status is Status.PUBLISHED:
         publish(announcement, at=published_at)
     elif status is Status.SCHEDULED:
-        schedule(announcement, publish_at)  # type: ignore[arg-type]  (validated by the caller)
+        if publish_at is None:  # the callers' validation asks for one first
+            raise NotAllowed("a scheduled announcement needs a time to be published at")
+        schedule(announcement, publish_at)
     elif status is Status.RETRACTED:
         raise NotAllowed("a new announcement cannot start retracted")
     revisions.record(announcement, author_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TypeVar
 
 import sqlalchemy as sa
@@ -65,6 +66,8 @@ def listing(
         where.append(Announcement.tags.any(Tag.slug == tag))
     if partner is not None:
         where.append(Announcement.partners.any(Partner.slug == partner))
+    order: tuple[sa.UnaryExpression[datetime | None] | sa.UnaryExpression[datetime],
+                 sa.UnaryExpression[int]]
     if status is Status.PUBLISHED:
         order = (Announcement.published_at.desc(), Announcement.id.desc())
     else:

@@ -96,7 +96,7 @@ def submit(announcement: Announcement, editor_id: int) -> Revision | None:
     return record(announcement, editor_id, status=SUBMITTED)
 
 
-def awaiting_review() -> sa.Select[tuple[int]]:
+def awaiting_review() -> sa.Select[int]:
     """Ids of drafts whose latest revision is a submission, as a subquery for filters."""
     newest = (
         sa.select(Revision.announcement_id, sa.func.max(Revision.number).label("number"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from datetime import datetime
 
 import sqlalchemy as sa
 from flask import current_app
@@ -30,14 +31,17 @@ class UnknownScope(LookupError):
 
 def _scope_filter(scope: str) -> tuple[sa.ColumnElement[bool] | None, Tag | Partner | None]:
     kind, slug = scopes.split(scope)
-    if kind == scopes.ALL:
+    if kind == scopes.ALL or slug is None:  # split gives a slug to every other kind
         return None, None
-    model = Tag if kind == "tag" else Partner
-    row = queries.public_by_slug(model, slug)
-    if row is None:
+    if kind == "tag":
+        tag = queries.public_by_slug(Tag, slug)
+        if tag is None:
+            raise UnknownScope(scope)
+        return Announcement.tags.any(Tag.id == tag.id), tag
+    partner = queries.public_by_slug(Partner, slug)
+    if partner is None:
         raise UnknownScope(scope)
-    relation = Announcement.tags if kind == "tag" else Announcement.partners
-    return relation.any(model.id == row.id), row
+    return Announcement.partners.any(Partner.id == partner.id), partner
 
 
 def _meta(scope: str, row: Tag | Partner | None, where: sa.ColumnElement[bool] | None) -> FeedMeta:
@@ -83,21 +87,29 @@ def _items(where: sa.ColumnElement[bool] | None) -> list[FeedItem]:
     )
     if where is not None:
         query = query.where(where)
-    return [
-        FeedItem(
+    items: list[FeedItem] = []
+    for a in db.session.scalars(query):
+        published = _published_at(a)
+        items.append(FeedItem(
             id=f"urn:uuid:{a.uid}",
             url=f"{base}/announcements/{a.slug}",
             title=a.title,
             summary=a.summary,
             content_html=a.body_html,
-            published=a.published_at,  # type: ignore[arg-type]  (set on every published row)
-            updated=max(a.updated_at, a.published_at),  # type: ignore[type-var]
+            published=published,
+            updated=max(a.updated_at, published),
             language=a.language,
             categories=tuple((t.slug, t.name) for t in a.tags)
             + tuple((p.slug, p.name) for p in a.partners),
-        )
-        for a in db.session.scalars(query)
-    ]
+        ))
+    return items
+
+
+def _published_at(announcement: Announcement) -> datetime:
+    """When a published announcement was published (publishing sets it with the status)."""
+    if announcement.published_at is None:
+        raise ValueError(f"{announcement!r} is published but has no published_at")
+    return announcement.published_at
 
 
 def render_scope(scope: str) -> dict[str, tuple[str, bytes]]:

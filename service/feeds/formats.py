@@ -39,6 +39,7 @@ from datetime import UTC, datetime
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
+from lxml import etree
 
 __all__ = [
     "EMPTY_FEED_UPDATED",
@@ -142,18 +143,20 @@ def _author(name: str | None) -> str:
 # entry-level xml:lang, writes no type on titles and only writes RSS <author> with an email.
 # (feedgen builds Atom elements without a namespace and adds xmlns as a plain attribute,
 # hence find("title") rather than a namespaced name.)
-class _DublinCore(BaseExtension):
+class _DublinCore(BaseExtension):  # type: ignore[misc]  # feedgen ships no type information
     """Declares the dc: prefix on <rss> so lxml does not invent ns0: for dc:creator."""
 
     def extend_ns(self) -> dict[str, str]:
         return {"dc": DC_NS}
 
 
-class _AtomEntry(BaseEntryExtension):
+class _AtomEntry(BaseEntryExtension):  # type: ignore[misc]  # feedgen ships no types
     lang: str | None = None
 
-    def extend_atom(self, entry):  # lxml element in, same element out
-        entry.find("title").set("type", "text")
+    def extend_atom(self, entry: etree._Element) -> etree._Element:
+        title = entry.find("title")
+        if title is not None:  # feedgen writes one in every entry
+            title.set("type", "text")
         for link in entry.iterfind("link"):
             link.set("rel", "alternate")
             link.set("type", "text/html")
@@ -162,10 +165,10 @@ class _AtomEntry(BaseEntryExtension):
         return entry
 
 
-class _RssItem(BaseEntryExtension):
+class _RssItem(BaseEntryExtension):  # type: ignore[misc]  # feedgen ships no types
     creator: str | None = None
 
-    def extend_rss(self, item):  # lxml element in, same element out
+    def extend_rss(self, item: etree._Element) -> etree._Element:
         if self.creator:
             el = item.makeelement(f"{{{DC_NS}}}creator")
             el.text = self.creator
@@ -188,7 +191,7 @@ def _feedgen(
 
 
 def _serialize_rss(fg: FeedGenerator, hubs: tuple[str, ...] = ()) -> bytes:
-    out = fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+    out: bytes = fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
     if hubs:
         out = _add_rss_hubs(out, hubs)
     # lxml writes &amp; &lt; &gt;; the RSS profile asks plain text for hex references.
@@ -198,11 +201,11 @@ def _serialize_rss(fg: FeedGenerator, hubs: tuple[str, ...] = ()) -> bytes:
 
 def _add_rss_hubs(out: bytes, hubs: tuple[str, ...]) -> bytes:
     """``<atom:link rel="hub">`` after the self link: feedgen writes only rel="self" in RSS."""
-    from lxml import etree
-
     root = etree.fromstring(out)
     channel = root.find("channel")
-    self_link = channel.find(f"{{{ATOM_NS}}}link")
+    self_link = None if channel is None else channel.find(f"{{{ATOM_NS}}}link")
+    if channel is None or self_link is None:
+        raise ValueError("feedgen wrote RSS without a channel and its self link")
     at = list(channel).index(self_link) + 1
     for offset, hub in enumerate(hubs):
         link = etree.Element(f"{{{ATOM_NS}}}link", href=_clean(hub), rel="hub")
@@ -280,7 +283,8 @@ def render_atom(meta: FeedMeta, items: list[FeedItem]) -> bytes:
             fe.author(name=author)
         if item.language != meta.language:
             fe.newsroom.lang = item.language
-    return fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+    atom: bytes = fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+    return atom
 
 
 def _rfc3339(moment: datetime) -> str:

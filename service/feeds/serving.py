@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, cast
 
 import redis
 from flask import Flask
@@ -127,7 +127,9 @@ class FeedServer:
     def lookup(self, scope: str, fmt: str) -> store.StoredFeed | None:
         """The current document of a feed, or None when it was never built."""
         key = store.key(scope, fmt)
-        etag = self.conn.hget(key, "etag")
+        # redis-py types the reply as str (sync or async); a sync client without
+        # decode_responses gives bytes.
+        etag = cast("bytes | None", self.conn.hget(key, "etag"))
         if etag is None:
             self._documents.pop(key, None)
             return None

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from email.utils import formatdate
 from pathlib import Path
+from typing import cast
 
 import redis
 
@@ -40,7 +41,9 @@ def key(scope: str, fmt: str) -> str:
 
 
 def get(conn: redis.Redis, scope: str, fmt: str) -> StoredFeed | None:
-    fields = conn.hgetall(key(scope, fmt))
+    # redis-py types every reply as "Awaitable | Any" (sync and async clients share the
+    # signatures); a sync client without decode_responses gives bytes.
+    fields = cast(dict[bytes, bytes], conn.hgetall(key(scope, fmt)))
     if not fields:
         return None
     return StoredFeed(
@@ -63,14 +66,17 @@ def put(
     """
     etag = '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
     now = time.time()
-    current, current_ts, current_link = conn.hmget(key(scope, fmt), ["etag", "lmts", "link"])
-    changed = current is None or current.decode() != etag
-    if changed:
+    current, current_ts, current_link = cast(  # a sync client's reply (see get)
+        list[bytes | None], conn.hmget(key(scope, fmt), ["etag", "lmts", "link"])
+    )
+    if current is not None and current_ts is not None and current.decode() == etag:
+        changed = False
+        modified = int(current_ts)
+    else:
+        changed = True
         # HTTP dates count whole seconds: two changes within one second must still differ,
         # or a client revalidating with If-Modified-Since alone would keep the older copy.
         modified = max(int(now), int(current_ts) + 1 if current_ts else 0)
-    else:
-        modified = int(current_ts)
     pipe = conn.pipeline(transaction=True)
     if changed:
         pipe.hset(key(scope, fmt), mapping={
@@ -146,5 +152,7 @@ def _replace(target: Path, body: bytes, modified: int) -> None:
 
 def built_times(conn: redis.Redis) -> dict[str, float]:
     """When each feed was last built ("scope fmt" -> unix time), for the dashboard."""
-    return {member.decode(): score for member, score in conn.zrange(BUILT_INDEX, 0, -1,
-                                                                    withscores=True)}
+    built = cast(  # a sync client's reply (see get)
+        list[tuple[bytes, float]], conn.zrange(BUILT_INDEX, 0, -1, withscores=True)
+    )
+    return {member.decode(): score for member, score in built}

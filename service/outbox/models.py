@@ -8,10 +8,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.database import UTCDateTime, db, utcnow
+from service.database import Model, UTCDateTime, utcnow
 
 
-class OutboxEvent(db.Model):
+class OutboxEvent(Model):
     __tablename__ = "outbox_events"
     __table_args__ = (sa.Index("ix_outbox_events_pending", "processed_at", "enqueued_at"),)
 

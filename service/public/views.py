@@ -19,6 +19,7 @@ from service.announcements.models import (
     announcement_partners,
     announcement_tags,
 )
+from service.announcements.queries import TopicT
 from service.announcements.rendering import is_rtl
 from service.database import db
 from service.feeds import scopes
@@ -135,9 +136,7 @@ def announcement(slug: str) -> tuple[str, int]:
     ), status
 
 
-def _published_counts(
-    model: type[Tag] | type[Partner], link: sa.Table
-) -> list[tuple[Tag | Partner, int]]:
+def _published_counts(model: type[TopicT], link: sa.Table) -> list[tuple[TopicT, int]]:
     """Each tag (or partner) with its number of published announcements, in one query."""
     column = link.c.tag_id if model is Tag else link.c.partner_id
     rows = db.session.execute(

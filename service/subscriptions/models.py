@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.database import UTCDateTime, db, utcnow
+from service.database import Model, UTCDateTime, utcnow
 
 
 def _enum(cls: type[enum.Enum]) -> sa.Enum:
@@ -55,7 +55,7 @@ class DeliveryStatus(enum.StrEnum):
 OPEN_STATUSES = (DeliveryStatus.CLAIMED, DeliveryStatus.SENDING, DeliveryStatus.DEFERRED)
 
 
-class Subscriber(db.Model):
+class Subscriber(Model):
     __tablename__ = "subscribers"
     __table_args__ = (
         # Fan-out streams subscribers by id within one (status, frequency).
@@ -91,7 +91,7 @@ class Subscriber(db.Model):
         return f"<Subscriber {self.id} {self.status.value} {self.frequency.value}>"
 
 
-class Mailing(db.Model):
+class Mailing(Model):
     """One thing to send: an announcement (instant) or one digest period."""
 
     __tablename__ = "mailings"
@@ -113,7 +113,7 @@ class Mailing(db.Model):
         return f"<Mailing {self.id} {self.kind.value} {self.key}>"
 
 
-class MailBatch(db.Model):
+class MailBatch(Model):
     """Subscriber ids ``first_id..last_id`` (inclusive) of one mailing: one task's work."""
 
     __tablename__ = "mail_batches"
@@ -131,7 +131,7 @@ class MailBatch(db.Model):
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class Delivery(db.Model):
+class Delivery(Model):
     """One subscriber's copy of one mailing; the unique pair is the exactly-once claim."""
 
     __tablename__ = "deliveries"
