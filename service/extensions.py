@@ -27,7 +27,8 @@ from flask import Flask, Response, current_app, make_response, render_template, 
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
-from flask_wtf.csrf import CSRFProtect
+
+from service.wtf import CSRFProtect
 
 migrate = Migrate()
 csrf = CSRFProtect()  # every HTML form; the token-authenticated JSON API is exempted
@@ -73,4 +74,5 @@ def redis_down_page(exc: Exception) -> Response:
 
 
 def get_redis() -> redis.Redis:
-    return current_app.extensions["redis"]
+    conn: redis.Redis = current_app.extensions["redis"]  # set by redis_init_app
+    return conn

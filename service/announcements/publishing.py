@@ -9,7 +9,7 @@ take the item out of that tag's feed; what each consumer does about it is the co
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -136,7 +136,7 @@ def create(
 
 
 def update(
-    announcement: Announcement, changes: dict[str, Any], editor_id: int | None = None
+    announcement: Announcement, changes: Mapping[str, Any], editor_id: int | None = None
 ) -> Change:
     """Apply a partial edit. Slug and id stay put on a title edit, so links and feed ids hold.
 

@@ -7,12 +7,19 @@ for every view here, whatever the view itself forgets.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from werkzeug.wrappers import Response  # redirect() returns this; flask.Response subclasses it
 
 from service.announcements import policy
 from service.database import db, utcnow
 from service.editor import auth
-from service.editor.forms import EditEditorForm, NewEditorForm, TokenForm
+from service.editor.forms import (
+    EditEditorForm,
+    NewEditorForm,
+    TokenForm,
+    add_error,
+    required_text,
+)
 from service.editors import accounts
 from service.editors.models import ApiToken, Editor, Role
 
@@ -35,13 +42,13 @@ def editors() -> str | Response:
     if form.validate_on_submit():
         try:
             editor = accounts.create_editor(
-                form.email.data,
+                required_text(form.email),
                 Role(form.role.data),
                 password=form.password.data,
-                name=form.name.data,
+                name=form.name.data or "",  # a hand-made POST may leave it out
             )
         except accounts.AccountError as exc:
-            form.email.errors.append(str(exc))
+            add_error(form.email, str(exc))
         else:
             db.session.commit()
             flash(
@@ -62,8 +69,8 @@ def editor(editor_id: int) -> str | Response:
     if form.validate_on_submit():
         role, active = Role(form.role.data), form.active.data
         if account.id == me.id and (role is not Role.ADMIN or not active):
-            form.role.errors.append(
-                "you cannot take away your own admin role or access; ask another admin"
+            add_error(
+                form.role, "you cannot take away your own admin role or access; ask another admin"
             )
         else:
             ended = (not active and account.active) or bool(form.password.data)
@@ -80,7 +87,11 @@ def editor(editor_id: int) -> str | Response:
 
 def _token_form() -> TokenForm:
     form = TokenForm()
-    form.editor.choices = {e.id: f"{e.email} ({e.role.value})" for e in _editors() if e.active}
+    # WTForms 3.3's {value: label} choices; types-WTForms (3.2) reads a dict as optgroups of str
+    form.editor.choices = {
+        e.id: f"{e.email} ({e.role.value})"  # type: ignore[misc]
+        for e in _editors() if e.active
+    }
     return form
 
 
@@ -100,10 +111,10 @@ def tokens() -> str | Response:
     if form.validate_on_submit():
         owner = db.session.get(Editor, form.editor.data)
         if owner is None or not owner.active:
-            form.editor.errors.append("choose an active editor")
+            add_error(form.editor, "choose an active editor")
         else:
             # Shown once in this response, never redirected through a (readable) flash cookie.
-            new_token = accounts.create_token(owner, name=form.name.data)
+            new_token = accounts.create_token(owner, name=required_text(form.name))
             db.session.commit()
             form = _token_form()
             form.name.data = ""

@@ -82,7 +82,8 @@ def load_current_editor() -> Editor | None:
     A session whose editor is gone, deactivated or signed out elsewhere is cleared.
     """
     if "editor" in g:
-        return g.editor
+        cached: Editor | None = g.editor
+        return cached
     editor = None
     editor_id = session.get(_SESSION_EDITOR)
     if isinstance(editor_id, int):

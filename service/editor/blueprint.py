@@ -14,7 +14,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     g,
     redirect,
@@ -22,8 +21,8 @@ from flask import (
     request,
     url_for,
 )
-from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, TooManyRequests
+from werkzeug.wrappers import Response  # redirect() returns this; flask.Response subclasses it
 
 from service.announcements import policy
 from service.announcements.models import Announcement, Status
@@ -31,6 +30,7 @@ from service.database import db
 from service.editor import auth
 from service.editor.forms import LoginForm
 from service.url_numbers import positive_int
+from service.wtf import CSRFError
 
 bp = Blueprint("editor", __name__, url_prefix="/editor")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import sqlalchemy as sa
 from flask import current_app
@@ -92,7 +93,7 @@ def email_figures(days: int = 7) -> dict[str, dict[str, int]]:
     )
     by_frequency.update({frequency.value: number for frequency, number in rows})
     since = utcnow() - timedelta(days=days)
-    rows = db.session.execute(
+    outcome_rows = db.session.execute(
         sa.select(Delivery.status, sa.func.count())
         .where(
             Delivery.status.in_(
@@ -102,7 +103,7 @@ def email_figures(days: int = 7) -> dict[str, dict[str, int]]:
         )
         .group_by(Delivery.status)
     )
-    outcomes = {status: number for status, number in rows}
+    outcomes = {status: number for status, number in outcome_rows}
     bounced = db.session.scalar(
         sa.select(sa.func.count()).select_from(Subscriber).where(Subscriber.bounced_at >= since)
     )
@@ -121,7 +122,8 @@ def email_figures(days: int = 7) -> dict[str, dict[str, int]]:
 def queued_task_count() -> int | None:
     """Tasks waiting in every queue; None while Redis (the broker) cannot be reached."""
     try:
-        return sum(int(get_redis().llen(name)) for name in queue_names())
+        # redis-py types a reply as "Awaitable | int" (sync and async share it): sync here
+        return sum(cast(int, get_redis().llen(name)) for name in queue_names())
     except REDIS_DOWN:
         return None
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TypedDict
 
-from flask_wtf import FlaskForm
 from slugify import slugify
 from wtforms import (
     BooleanField,
@@ -30,6 +30,7 @@ from wtforms.validators import (
 from service.announcements import text_rules
 from service.database import utcnow
 from service.editors.models import Role
+from service.wtf import FlaskForm
 
 # The languages offered first; any BCP 47 tag an imported announcement carries is kept.
 # (Choices are WTForms 3.3's ``{value: label}`` shorthand; tuples are deprecated there.)
@@ -57,6 +58,29 @@ def split_slugs(text: str) -> list[str]:
 
 def join_slugs(slugs: list[str]) -> str:
     return ", ".join(slugs)
+
+
+def required_text(field: StringField) -> str:
+    """The text of a field its validators require, once the form validated (never None)."""
+    if field.data is None:
+        raise ValueError(f"{field.name} read before its form validated")
+    return field.data
+
+
+def add_error(field: Field, message: str) -> None:
+    """Show ``message`` under ``field``, as a validator's would be (after validation)."""
+    field.errors = [*field.errors, message]
+
+
+class Changes(TypedDict):
+    """What ``AnnouncementForm.changes`` gives: ``publishing.create``'s keyword arguments."""
+
+    title: str
+    summary: str
+    body: str
+    language: str
+    tags: list[str]
+    partners: list[str]
 
 
 def _title(form: FlaskForm, field: Field) -> None:
@@ -131,7 +155,7 @@ class AnnouncementForm(FlaskForm):
         if code and code not in LANGUAGES:
             self.language.choices = {code: code, **LANGUAGES}
 
-    def changes(self) -> dict[str, object]:
+    def changes(self) -> Changes:
         """The submitted values as ``publishing.update`` takes them."""
         return {
             # A field missing from the POST (a hand-made request) counts as empty.
@@ -157,6 +181,9 @@ class ScheduleForm(FlaskForm):
             raise ValidationError("choose a time in the future (UTC)")
 
     def when(self) -> datetime:
+        """The time asked for, once the form validated (DataRequired: it is there)."""
+        if self.publish_at.data is None:
+            raise ValueError("ScheduleForm.when() before the form validated")
         return self.publish_at.data.replace(tzinfo=UTC)
 
 

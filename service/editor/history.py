@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, abort, flash, render_template, request
+from flask import abort, flash, render_template, request
+from werkzeug.wrappers import Response  # redirect() returns this; flask.Response subclasses it
 
 from service.announcements import policy, publishing, revisions
 from service.announcements.models import Announcement

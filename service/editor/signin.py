@@ -6,13 +6,14 @@ against trying many accounts (see ``ACCOUNT_LIMIT``).
 
 from __future__ import annotations
 
-from flask import Response, flash, g, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask_limiter.util import get_remote_address
+from werkzeug.wrappers import Response  # redirect() returns this; flask.Response subclasses it
 
 from service.database import db
 from service.editor import auth
 from service.editor.blueprint import bp
-from service.editor.forms import LoginForm, PasswordForm
+from service.editor.forms import LoginForm, PasswordForm, add_error, required_text
 from service.editors import accounts
 from service.extensions import limiter
 
@@ -67,7 +68,7 @@ def login() -> str | Response:
     form = LoginForm()
     error = None
     if form.validate_on_submit():
-        editor = auth.authenticate(form.email.data, form.password.data)
+        editor = auth.authenticate(required_text(form.email), required_text(form.password))
         if editor is not None:
             auth.sign_in(editor)
             db.session.commit()  # verify_password may have upgraded the hash
@@ -90,10 +91,10 @@ def account() -> str | Response:
     editor = auth.current_editor()
     form = PasswordForm()
     if form.validate_on_submit():
-        if not accounts.verify_password(editor, form.current.data):
-            form.current.errors.append("this is not your current password")
+        if not accounts.verify_password(editor, required_text(form.current)):
+            add_error(form.current, "this is not your current password")
         else:
-            auth.change_password(editor, form.new.data)
+            auth.change_password(editor, required_text(form.new))
             db.session.commit()
             flash("Password changed. Your other sessions are signed out.")
             return redirect(url_for("editor.account"))

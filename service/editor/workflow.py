@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Response, abort, flash
+from flask import abort, flash
+from werkzeug.wrappers import Response  # redirect() returns this; flask.Response subclasses it
 
 from service.announcements import policy, publishing, revisions
 from service.announcements.models import Announcement

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy.orm import selectinload
+from werkzeug.wrappers import Response  # redirect() returns this; flask.Response subclasses it
 
 from service.announcements import policy, publishing, revisions
 from service.announcements.models import Announcement, Partner, Status, Tag
@@ -20,7 +21,7 @@ from service.database import db
 from service.editor import auth
 from service.editor import dashboard as stats
 from service.editor.blueprint import bp, get_announcement, page_number
-from service.editor.forms import AnnouncementForm, ScheduleForm, join_slugs
+from service.editor.forms import AnnouncementForm, ScheduleForm, add_error, join_slugs
 from service.editors.models import Editor
 
 PER_PAGE = 50
@@ -143,7 +144,7 @@ def new() -> str | Response:
                     **form.changes(), slug=form.slug.data or None, author_id=editor.id
                 )
             except publishing.SlugTaken as exc:
-                form.slug.errors.append(f"another announcement has the address {exc.slug!r}")
+                add_error(form.slug, f"another announcement has the address {exc.slug!r}")
             else:
                 if form.publish.data:
                     publishing.publish(item)
@@ -173,13 +174,13 @@ def edit(announcement_id: int) -> str | Response:
         if form.preview.data:
             preview = _preview(form, item)
         else:
-            changes = form.changes()
+            changes: dict[str, object] = {**form.changes()}
             if _slug_editable(item) and form.slug.data:
                 changes["slug"] = form.slug.data
             try:
                 change = publishing.update(item, changes, editor_id=editor.id)
             except publishing.SlugTaken as exc:
-                form.slug.errors.append(f"another announcement has the address {exc.slug!r}")
+                add_error(form.slug, f"another announcement has the address {exc.slug!r}")
             else:
                 db.session.commit()
                 if not change.fields:
