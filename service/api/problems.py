@@ -8,10 +8,12 @@ rendered the same way, so an API client never has to parse an HTML error page.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
 from flask import Blueprint, Response, current_app, json, request
+from flask.blueprints import BlueprintSetupState
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from service.announcements.publishing import NotAllowed, SlugTaken
@@ -141,6 +143,15 @@ def _handle_redis_down(exc: Exception) -> Response:
     return response(Problem(503, TRY_AGAIN, headers={"Retry-After": RETRY_AFTER}))
 
 
+def _app_handler(error: type[Exception]) -> Callable[[BlueprintSetupState], None]:
+    """Registers the Redis-down handler on the app the blueprint is registered on."""
+
+    def setup(state: BlueprintSetupState) -> None:
+        state.app.register_error_handler(error, _handle_redis_down)
+
+    return setup
+
+
 def register(bp: Blueprint) -> None:
     bp.register_error_handler(Problem, _handle_problem)
     bp.register_error_handler(HTTPException, _handle_http_exception)
@@ -148,6 +159,5 @@ def register(bp: Blueprint) -> None:
     bp.register_error_handler(NotAllowed, _handle_not_allowed)
     bp.register_error_handler(InvalidFields, _handle_invalid_fields)
     for error in REDIS_DOWN:
-        bp.record_once(lambda state, error=error: state.app.register_error_handler(
-            error, _handle_redis_down))
+        bp.record_once(_app_handler(error))
     bp.before_app_request(_routing_problem)

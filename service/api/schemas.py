@@ -24,7 +24,7 @@ from pydantic import (
     ValidationError,
     WithJsonSchema,
 )
-from pydantic_core import PydanticCustomError
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 from service.announcements import text_rules
 from service.announcements.text_rules import LANGUAGE_PATTERN, MAX_TERMS, SLUG_PATTERN
@@ -164,8 +164,8 @@ class AnnouncementUpdate(_Input):
     tags: SlugList = None  # type: ignore[assignment]
     partners: SlugList = None  # type: ignore[assignment]
     slug: AnnouncementSlug = None  # type: ignore[assignment]
-    publish_at: Timestamp = Field(
-        None,  # type: ignore[arg-type]
+    publish_at: Timestamp = Field(  # type: ignore[assignment]
+        None,
         description="Moves the embargo of a scheduled announcement (409 for any other "
                     f"status); {rules.FUTURE}.",
     )
@@ -264,7 +264,7 @@ def pointer(*path: str | int) -> str:
     return "#" + "".join("/" + p for p in escaped)
 
 
-def _message(error: dict[str, Any], name: str) -> str:
+def _message(error: ErrorDetails, name: str) -> str:
     kind, ctx = error["type"], error.get("ctx") or {}
     if kind == "missing":
         return "is required"

@@ -95,7 +95,7 @@ def parse_mailbox(value: str) -> tuple[str, str]:
         raise ValueError("control characters")
     try:
         header = default.header_factory("From", value)
-        addresses = header.addresses  # type: ignore[attr-defined]
+        addresses = header.addresses
     except (ValueError, IndexError, TypeError, AttributeError) as exc:  # the parser's failures
         raise ValueError(str(exc)) from None
     if header.defects:

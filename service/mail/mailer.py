@@ -272,12 +272,14 @@ class FileTransport:
 
 
 def outbox_dir() -> Path:
-    return current_app.config["SETTINGS"].var_dir / "outbox"
+    var_dir: Path = current_app.config["SETTINGS"].var_dir
+    return var_dir / "outbox"
 
 
 def smtp_url() -> str | None:
     """``SMTP_URL`` from the settings; ``app.config["SMTP_URL"]`` overrides it (tests do)."""
-    return current_app.config.get("SMTP_URL", current_app.config["SETTINGS"].smtp_url)
+    url: str | None = current_app.config.get("SMTP_URL", current_app.config["SETTINGS"].smtp_url)
+    return url
 
 
 def open_transport() -> SmtpTransport | FileTransport:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 
@@ -101,9 +101,10 @@ def record_failure(event_id: int, error: BaseException) -> None:
 
 def purge_processed(older_than: timedelta = timedelta(days=7)) -> int:
     """Delete events processed long ago; unprocessed ones are kept whatever their age."""
-    result = db.session.execute(
+    # Session.execute is typed as returning a Result; for a DELETE it is a CursorResult.
+    result = cast(sa.CursorResult[Any], db.session.execute(
         sa.delete(OutboxEvent).where(OutboxEvent.processed_at < utcnow() - older_than)
-    )
+    ))
     db.session.commit()
     return result.rowcount or 0
 

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
-from wtforms import (
-    EmailField,
-    RadioField,
-    SelectChoice,
-    SelectField,
-    SelectMultipleField,
-    widgets,
-)
+from wtforms import EmailField, RadioField, SelectField, SelectMultipleField, widgets
+
+# types-WTForms describes WTForms 3.2, which had no SelectChoice (3.3 added it, pyproject needs it)
+from wtforms import SelectChoice  # type: ignore[attr-defined]  # isort: skip
 from wtforms.validators import DataRequired, Length
 
 from service.announcements import queries
 from service.announcements.models import Partner, Tag
 from service.subscriptions.lifecycle import Preferences
+from service.wtf import FlaskForm
 
 LANGUAGE_NAMES = {"en": "English", "ar": "العربية (Arabic)", "fr": "Français (French)",
                   "es": "Español (Spanish)", "ru": "Русский (Russian)", "zh": "中文 (Chinese)"}

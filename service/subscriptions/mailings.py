@@ -37,7 +37,8 @@ INSTANT_MAX_AGE = timedelta(days=1)
 
 
 def _batch_size() -> int:
-    return current_app.config["SETTINGS"].mail_batch_size
+    size: int = current_app.config["SETTINGS"].mail_batch_size
+    return size
 
 
 def _ranges(frequency: Frequency, size: int) -> Iterator[tuple[int, int]]:

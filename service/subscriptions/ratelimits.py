@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import Response, request
-from flask_limiter import RequestLimit
+from flask_limiter import RequestLimit, RouteLimit
 from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import HTTPException
 
@@ -56,7 +56,7 @@ def address_key() -> str:
     return "address:" + address_tag(address)
 
 
-def per_address(on_breach: Callable[[RequestLimit], Response]) -> Callable[..., object]:
+def per_address(on_breach: Callable[[RequestLimit], Response]) -> RouteLimit:
     """The per-address limit of every sign-up endpoint: one counter per mailbox across all.
 
     ``on_breach`` answers in the endpoint's own format (an HTML page, problem details).

@@ -69,7 +69,7 @@ def confirm_token(subscriber_id: int, email: str, preferences: dict[str, Any]) -
 def load_confirm_token(token: str) -> ConfirmRequest:
     try:
         data, issued_at = _serializer(_CONFIRM_SALT).loads(
-            token, max_age=CONFIRM_MAX_AGE.total_seconds(), return_timestamp=True)
+            token, max_age=int(CONFIRM_MAX_AGE.total_seconds()), return_timestamp=True)
     except SignatureExpired:
         raise ExpiredToken(token) from None
     except BadSignature:
