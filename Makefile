@@ -19,12 +19,12 @@ install: $(VENV)/.installed
 dev: install  ## web, worker and beat on SQLite and an embedded Redis (Ctrl-C stops all)
 	$(BIN)/flask --app service dev
 
-test: install  ## lint, then the whole suite on real Redis, Celery, SQLite and PostgreSQL
-	$(BIN)/ruff check .
+test: lint  ## lint, then the whole suite on real Redis, Celery, SQLite and PostgreSQL
 	$(BIN)/python -m pytest
 
-lint: install  ## ruff's checks (the code is wrapped by hand at 100 columns, not by a formatter)
+lint: install  ## ruff (wrapped by hand at 100 columns, no formatter), the import contracts
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 format: install  ## apply ruff's safe fixes (import order, modern syntax)
 	$(BIN)/ruff check --fix .

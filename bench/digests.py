@@ -230,7 +230,7 @@ def _sample_message(app: Any) -> tuple[bytes, str]:
                 selectinload(Announcement.tags), selectinload(Announcement.partners)
             )
         ).all()
-        views = [contents.item_view(item, BASE_URL) for item in items]
+        views = [contents.item_view(item) for item in items]
         mail_from = app.config["SETTINGS"].mail_from
         template = Template(
             "digest",
@@ -244,7 +244,7 @@ def _sample_message(app: Any) -> tuple[bytes, str]:
         token = manage_token(12345, 0, "reader0@example.org")
         _, data = template.personalise(
             "reader0@example.org",
-            composing.subscriber_links(BASE_URL, sender_address(mail_from), token),
+            composing.subscriber_links(sender_address(mail_from), token),
         )
         db.session.remove()
         return data, sender_address(mail_from)

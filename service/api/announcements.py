@@ -23,6 +23,7 @@ from typing import Any
 from flask import Response, current_app, jsonify, request, url_for
 from pydantic import BaseModel
 
+from service import urls
 from service.announcements import publishing, queries
 from service.announcements.models import Announcement, Status
 from service.api import auth, bp, parsing, schemas
@@ -37,12 +38,11 @@ _ITEM_HEADERS = {200: ("ETag",)}
 
 
 def _representation(item: Announcement) -> dict[str, Any]:
-    base = current_app.config["BASE_URL"]
     return schemas.Announcement(
         id=item.id,
         uid=item.uid,
         slug=item.slug,
-        url=f"{base}/announcements/{item.slug}",
+        url=urls.announcement(item.slug),
         title=item.title,
         summary=item.summary,
         body=item.body,

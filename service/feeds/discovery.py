@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import current_app
 
+from service import urls
 from service.feeds import scopes
 
 HUB_PATH = "/websub"
@@ -16,11 +17,11 @@ HUB_PATH = "/websub"
 
 def hub_urls() -> tuple[str, ...]:
     settings = current_app.config["SETTINGS"]
-    return (current_app.config["BASE_URL"] + HUB_PATH, *settings.websub_hubs)
+    return (urls.absolute(HUB_PATH), *settings.websub_hubs)
 
 
 def self_url(scope: str, fmt: str) -> str:
-    return f"{current_app.config['BASE_URL']}/{scopes.path(scope, fmt)}"
+    return urls.feed(scopes.path(scope, fmt))
 
 
 def link_header(scope: str, fmt: str) -> str:

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 
+from service import urls
 from service.mail.messages import Links, Template
 from service.subscriptions.models import MailingKind
 
@@ -31,10 +32,7 @@ def build_template(kind: MailingKind, items: list[dict[str, Any]]) -> Template:
                     mail_from=mail_from, domain=domain)
 
 
-def subscriber_links(base_url: str, sender: str, manage_token: str) -> Links:
+def subscriber_links(sender: str, manage_token: str) -> Links:
     """The manage and unsubscribe links of the subscriber whose signed token is given."""
-    return Links(
-        manage=f"{base_url}/subscriptions/manage/{manage_token}",
-        unsubscribe=f"{base_url}/subscriptions/unsubscribe/{manage_token}",
-        unsubscribe_mailto=f"mailto:{sender}?subject=unsubscribe%20{manage_token}",
-    )
+    return Links(manage=urls.manage(manage_token), unsubscribe=urls.unsubscribe(manage_token),
+                 unsubscribe_mailto=urls.unsubscribe_mailto(sender, manage_token))

@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
+from service import urls
 from service.announcements.models import Announcement, Status
 from service.announcements.rendering import is_rtl
 from service.database import db
@@ -143,12 +144,12 @@ def targets(mailing: Mailing, batch: MailBatch) -> tuple[list[Target], dict[int,
     return _digest_targets(mailing, batch)
 
 
-def item_view(item: Announcement, base_url: str) -> dict[str, Any]:
+def item_view(item: Announcement) -> dict[str, Any]:
     """What the email templates show of one announcement (plain values, no ORM object)."""
     return {
         "title": " ".join(item.title.split()),
         "summary": item.summary,
-        "url": f"{base_url}/announcements/{item.slug}",
+        "url": urls.announcement(item.slug),
         "published_at": item.published_at,
         "language": item.language,
         "dir": "rtl" if is_rtl(item.language) else "ltr",

@@ -227,7 +227,6 @@ class _Sender:
         self.run = run
         self.kind = kind
         self.views = views
-        self.base_url = current_app.config["BASE_URL"]
         self.sender = sender_address(current_app.config["SETTINGS"].mail_from)
         self.manage_tokens = ManageTokens()
         self.templates: dict[tuple[int, ...], Template] = {}
@@ -245,7 +244,7 @@ class _Sender:
         template = self._template(target)
         manage = self.manage_tokens.make(target.subscriber_id, target.token_version,
                                          target.email)
-        links = composing.subscriber_links(self.base_url, self.sender, manage)
+        links = composing.subscriber_links(self.sender, manage)
         message_id, data = template.personalise(target.email, links)
         run = self.run
         try:
@@ -294,8 +293,7 @@ def run_batch(batch_id: int) -> BatchResult:
     mailing = db.session.get(Mailing, batch.mailing_id)
     assert mailing is not None
     targets, items = contents.targets(mailing, batch)
-    base_url = current_app.config["BASE_URL"]
-    views = {item_id: contents.item_view(item, base_url) for item_id, item in items.items()}
+    views = {item_id: contents.item_view(item) for item_id, item in items.items()}
     kind, key = mailing.kind, mailing.key
     token = uuid.uuid4().hex
     owned = _claim(mailing, batch, targets, token, utcnow())  # commits: ORM objects expire

@@ -24,7 +24,8 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from service import outbox
+from service import outbox, urls
+from service.announcements import text_rules
 from service.database import db, utcnow
 from service.jobs import enqueue_after_commit
 from service.mail import mailer
@@ -34,8 +35,8 @@ from service.subscriptions.models import Frequency, Subscriber, SubscriberStatus
 
 CONFIRMATION_TASK = "subscriptions.send_confirmation"
 SIGN_UP_EVENT = "subscription.requested"
-SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-LANGUAGE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
+SLUG = re.compile(text_rules.SLUG_PATTERN)  # the announcements' own rules, defined once
+LANGUAGE = re.compile(text_rules.LANGUAGE_PATTERN)
 MAX_TOPICS = 50
 
 
@@ -89,7 +90,7 @@ def _slugs(field: str, raw: object, errors: dict[str, str]) -> tuple[str, ...]:
     if len(raw) > MAX_TOPICS:
         errors[field] = f"at most {MAX_TOPICS} items"
         return ()
-    bad = [s for s in raw if not SLUG.match(s) or len(s) > 64]
+    bad = [s for s in raw if not SLUG.match(s) or len(s) > text_rules.TERM_MAX]
     if bad:
         errors[field] = f"not slugs (lower-case letters, digits, hyphens): {bad[:5]}"
         return ()
@@ -105,7 +106,8 @@ def parse_preferences(data: dict[str, Any], default_frequency: str = "daily") ->
     tags = _slugs("tags", data.get("tags"), errors)
     partners = _slugs("partners", data.get("partners"), errors)
     language = data.get("language") or None
-    if language is not None and (not isinstance(language, str) or len(language) > 35
+    if language is not None and (not isinstance(language, str)
+                                 or len(language) > text_rules.LANGUAGE_MAX
                                  or not LANGUAGE.match(language)):
         errors["language"] = "must be a language tag such as 'en' or 'ar', or empty for all"
     if errors:
@@ -272,9 +274,7 @@ def purge_pending(now: datetime | None = None) -> int:
 
 
 def confirm_url(subscriber_id: int, email: str, preferences: dict[str, Any]) -> str:
-    base = current_app.config["BASE_URL"]
-    token = tokens.confirm_token(subscriber_id, email, preferences)
-    return f"{base}/subscriptions/confirm/{token}"
+    return urls.confirm(tokens.confirm_token(subscriber_id, email, preferences))
 
 
 def send_confirmation(subscriber_id: int, preferences: dict[str, Any]) -> bool:
@@ -300,9 +300,8 @@ def send_confirmation(subscriber_id: int, preferences: dict[str, Any]) -> bool:
          "max_age_hours": int(tokens.CONFIRM_MAX_AGE.total_seconds() // 3600)},
         mail_from=mail_from, domain=urlsplit(base_url).hostname or "localhost",
     )
-    links = Links(manage=f"{base_url}/subscriptions/manage/{manage}",
-                  unsubscribe=f"{base_url}/subscriptions/unsubscribe/{manage}",
-                  unsubscribe_mailto=f"mailto:{sender}?subject=unsubscribe%20{manage}")
+    links = Links(manage=urls.manage(manage), unsubscribe=urls.unsubscribe(manage),
+                  unsubscribe_mailto=urls.unsubscribe_mailto(sender, manage))
     _, data = template.personalise(subscriber.email, links)
     address = subscriber.email
     db.session.rollback()

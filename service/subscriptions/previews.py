@@ -71,12 +71,11 @@ def _part(message: EmailMessage, subtype: str) -> str:
 
 def message(kind: MailingKind, announcements: list[Announcement]) -> EmailPreview:
     """The message of ``kind`` holding ``announcements``, built and parsed back as sent."""
-    base_url = current_app.config["BASE_URL"]
     sender = sender_address(current_app.config["SETTINGS"].mail_from)
     template = composing.build_template(
-        kind, [contents.item_view(item, base_url) for item in announcements]
+        kind, [contents.item_view(item) for item in announcements]
     )
-    links = composing.subscriber_links(base_url, sender, PLACEHOLDER_TOKEN)
+    links = composing.subscriber_links(sender, PLACEHOLDER_TOKEN)
     _, data = template.personalise(RECIPIENT, links)
     parsed = cast(EmailMessage, email.message_from_bytes(data, policy=email.policy.default))
     return EmailPreview(

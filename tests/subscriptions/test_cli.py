@@ -13,7 +13,6 @@ from service.mail.messages import sender_address
 from service.subscriptions import composing, tokens
 from service.subscriptions.models import Subscriber, SubscriberStatus
 from tests import factories
-from tests.fixtures.app import TEST_BASE_URL
 
 
 def _status(app: Flask, subscriber_id: int) -> SubscriberStatus:
@@ -30,7 +29,7 @@ def _mailto_subject(app: Flask, subscriber_id: int, email: str) -> str:
     with app.app_context():
         token = tokens.manage_token(subscriber_id, 0, email)
         sender = sender_address(app.config["SETTINGS"].mail_from)
-    mailto = composing.subscriber_links(TEST_BASE_URL, sender, token).unsubscribe_mailto
+        mailto = composing.subscriber_links(sender, token).unsubscribe_mailto
     return parse_qs(urlsplit(mailto).query)["subject"][0]
 
 
