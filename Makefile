@@ -22,9 +22,10 @@ dev: install  ## web, worker and beat on SQLite and an embedded Redis (Ctrl-C st
 test: lint  ## lint, then the whole suite on real Redis, Celery, SQLite and PostgreSQL
 	$(BIN)/python -m pytest
 
-lint: install  ## ruff (wrapped by hand at 100 columns, no formatter), the import contracts
+lint: install  ## ruff (wrapped by hand at 100 columns, no formatter), import contracts, mypy
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 format: install  ## apply ruff's safe fixes (import order, modern syntax)
 	$(BIN)/ruff check --fix .

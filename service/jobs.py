@@ -16,14 +16,15 @@ from celery import Celery
 from flask import current_app
 from kombu.exceptions import OperationalError
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 log = logging.getLogger(__name__)
 
 _PENDING = "newsroom.pending_tasks"
 
 
-def enqueue_after_commit(session: Session, task_name: str, *args: Any) -> None:
+def enqueue_after_commit(session: Session | scoped_session[Any], task_name: str, *args: Any
+                         ) -> None:
     """Send the named task once ``session`` commits; forget it if the session rolls back."""
     celery: Celery = current_app.extensions["celery"]
     session.info.setdefault(_PENDING, []).append((celery, task_name, args))

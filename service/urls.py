@@ -12,7 +12,8 @@ from flask import current_app
 
 def absolute(path: str) -> str:
     """``BASE_URL`` + ``path`` (``path`` starts with ``/``)."""
-    return current_app.config["BASE_URL"] + path
+    base: str = current_app.config["BASE_URL"]
+    return base + path
 
 
 def announcement(slug: str) -> str:

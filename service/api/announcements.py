@@ -22,6 +22,7 @@ from typing import Any
 
 from flask import Response, current_app, jsonify, request, url_for
 from pydantic import BaseModel
+from werkzeug.wrappers import Response as ResponseBase  # what make_conditional returns
 
 from service import urls
 from service.announcements import publishing, queries
@@ -113,10 +114,10 @@ def _check_create_schedule(status: str, publish_at: datetime | None) -> None:
 
 
 def _page_url(query: schemas.ListQuery, page: int) -> str:
-    params = {"page": page, "per_page": query.per_page}
+    params: dict[str, Any] = {"page": page, "per_page": query.per_page}
     params |= {k: v for k, v in (("status", query.status), ("tag", query.tag),
                                   ("partner", query.partner)) if v is not None}
-    return current_app.config["BASE_URL"] + url_for(".list_announcements", **params)
+    return urls.absolute(url_for(".list_announcements", **params))
 
 
 @bp.get("/announcements")
@@ -193,7 +194,7 @@ def create_announcement() -> Response:
     responses={**_ITEM, 304: ("Not modified (If-None-Match matched).", None)},
     response_headers=_ITEM_HEADERS,
 )
-def get_announcement(announcement_id: int) -> Response:
+def get_announcement(announcement_id: int) -> ResponseBase:
     editor = auth.optional_editor()
     item = queries.get(announcement_id)
     if item is None:

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import selectinload
 
+from service import urls
 from service.announcements import queries
 from service.announcements.models import Announcement, Partner, Status, Tag
 from service.database import db
@@ -45,30 +46,29 @@ def _scope_filter(scope: str) -> tuple[sa.ColumnElement[bool] | None, Tag | Part
 
 
 def _meta(scope: str, row: Tag | Partner | None, where: sa.ColumnElement[bool] | None) -> FeedMeta:
-    base = current_app.config["BASE_URL"]
     kind, slug = scopes.split(scope)
     if row is None:
         title, description, home = ("Newsroom: all announcements",
                                     "Announcements of the international partnerships office.",
-                                    f"{base}/")
+                                    urls.absolute("/"))
     elif kind == "tag":
         title, description, home = (f"Newsroom: {row.name}",
-                                    f"Announcements tagged {row.name}.", f"{base}/tags/{slug}")
+                                    f"Announcements tagged {row.name}.", urls.tag(row.slug))
     else:
         title, description, home = (f"Newsroom: {row.name}",
                                     f"Announcements about our partnership with {row.name}.",
-                                    f"{base}/partners/{slug}")
+                                    urls.partner(row.slug))
     retracted = sa.select(sa.func.max(Announcement.updated_at)).where(
         Announcement.status == Status.RETRACTED
     )
     if where is not None:
         retracted = retracted.where(where)
     return FeedMeta(
-        id="urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, f"{base}/feeds/{scope}")),
+        id="urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, urls.absolute(f"/feeds/{scope}"))),
         title=title,
         description=description,
         home_url=home,
-        self_urls={fmt: f"{base}/{scopes.path(scope, fmt)}" for fmt in scopes.FILENAMES},
+        self_urls={fmt: urls.feed(scopes.path(scope, fmt)) for fmt in scopes.FILENAMES},
         language="en",
         author_name="International Partnerships Office",
         updated=db.session.scalar(retracted),
@@ -77,7 +77,6 @@ def _meta(scope: str, row: Tag | Partner | None, where: sa.ColumnElement[bool] |
 
 
 def _items(where: sa.ColumnElement[bool] | None) -> list[FeedItem]:
-    base = current_app.config["BASE_URL"]
     query = (
         sa.select(Announcement)
         .where(Announcement.status == Status.PUBLISHED)
@@ -92,7 +91,7 @@ def _items(where: sa.ColumnElement[bool] | None) -> list[FeedItem]:
         published = _published_at(a)
         items.append(FeedItem(
             id=f"urn:uuid:{a.uid}",
-            url=f"{base}/announcements/{a.slug}",
+            url=urls.announcement(a.slug),
             title=a.title,
             summary=a.summary,
             content_html=a.body_html,

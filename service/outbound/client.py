@@ -27,6 +27,11 @@ USER_AGENT = "Newsroom-Outbound/1 (+WebSub hub)"
 MAX_RESPONSE_BYTES = 64 * 1024  # we read status and a short body (a challenge), never more
 
 
+# httpcore's own (private) alias for what socket options may be, spelled out.
+SocketOption = (tuple[int, int, int] | tuple[int, int, bytes | bytearray]
+                | tuple[int, int, None, int])
+
+
 class GuardedBackend(httpcore.NetworkBackend):
     """httpcore's sync backend, connecting only to addresses the guard allowed."""
 
@@ -37,7 +42,7 @@ class GuardedBackend(httpcore.NetworkBackend):
 
     def connect_tcp(self, host: str, port: int, timeout: float | None = None,
                     local_address: str | None = None,
-                    socket_options: Iterable[tuple[int, int, int]] | None = None,
+                    socket_options: Iterable[SocketOption] | None = None,
                     ) -> httpcore.NetworkStream:
         try:
             addresses = checked_addresses(host, port, allow_private=self.allow_private,
@@ -60,7 +65,7 @@ class GuardedBackend(httpcore.NetworkBackend):
         raise httpcore.ConnectError(f"cannot connect to {host}:{port}: {last}")
 
     def connect_unix_socket(self, path: str, timeout: float | None = None,
-                            socket_options: Iterable[tuple[int, int, int]] | None = None,
+                            socket_options: Iterable[SocketOption] | None = None,
                             ) -> httpcore.NetworkStream:
         raise RefusedAddress("outbound requests never use Unix sockets")
 

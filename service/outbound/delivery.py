@@ -24,7 +24,7 @@ import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Protocol
+from typing import Any, Protocol, cast
 
 import httpx
 import sqlalchemy as sa
@@ -83,7 +83,8 @@ def backoff(attempt: int) -> float:
 
 
 def _settings() -> Settings:
-    return current_app.config["SETTINGS"]
+    settings: Settings = current_app.config["SETTINGS"]
+    return settings
 
 
 def queue(task: str, row_id: int, countdown: float = 0.0) -> None:
@@ -151,14 +152,14 @@ def _claim(row_id: int, lease: timedelta) -> str | None:
     now = utcnow()
     token = uuid.uuid4().hex
     t = OutboundDelivery
-    claimed = db.session.execute(
+    claimed = cast(sa.CursorResult[Any], db.session.execute(  # an UPDATE's result
         sa.update(t).where(t.id == row_id, sa.or_(
             sa.and_(t.status.in_([OutboundStatus.PENDING, OutboundStatus.RETRYING]),
                     t.next_attempt_at <= now),
             sa.and_(t.status == OutboundStatus.SENDING, t.lease_until < now),
         )).values(status=OutboundStatus.SENDING, claim_token=token, lease_until=now + lease)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )).rowcount
     db.session.commit()
     return token if claimed else None
 

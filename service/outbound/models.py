@@ -15,7 +15,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.database import UTCDateTime, db, utcnow
+from service.database import Model, UTCDateTime, utcnow
 
 
 class OutboundStatus(enum.StrEnum):
@@ -31,7 +31,7 @@ class OutboundStatus(enum.StrEnum):
 OPEN = (OutboundStatus.PENDING, OutboundStatus.RETRYING, OutboundStatus.SENDING)
 
 
-class OutboundDelivery(db.Model):
+class OutboundDelivery(Model):
     __tablename__ = "outbound_deliveries"
     __table_args__ = (
         sa.UniqueConstraint("kind", "owner_id"),

@@ -7,9 +7,10 @@ number of items (``selectinload``); the feeds page counts with one grouped query
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, render_template, request
 from sqlalchemy.orm import selectinload
 
+from service import urls
 from service.announcements import queries
 from service.announcements.models import (
     Announcement,
@@ -44,10 +45,9 @@ def text_direction(language: str) -> str:
 
 def feed_links(scope: str, title: str) -> list[dict[str, str]]:
     """The three feeds of a scope, as ``<link rel="alternate">`` and visible links use them."""
-    base = current_app.config["BASE_URL"]
     return [
         {
-            "href": f"{base}/{scopes.path(scope, fmt)}",
+            "href": urls.feed(scopes.path(scope, fmt)),
             "type": FEED_TYPES[fmt],
             "title": f"{title} ({FEED_NAMES[fmt]})",
             "format": FEED_NAMES[fmt],

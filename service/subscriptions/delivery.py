@@ -24,7 +24,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import current_app
@@ -113,7 +113,7 @@ def _claim(mailing: Mailing, batch: MailBatch, targets: list[Target], token: str
     return owned
 
 
-_T = Delivery.__table__
+_T = cast(sa.Table, Delivery.__table__)  # declarative models' tables are Tables
 _IS_CURRENT = _T.c.id == sa.bindparam("current")
 # The one statement (and commit) per message: the previous copy becomes *sent*, this one
 # *sending*, each only if this run still owns it. Core, built once: this is the hot path.

@@ -78,7 +78,10 @@ def normalise_email(raw: object) -> str:
         result = validate_email(raw.strip(), check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as exc:
         raise ValueError(str(exc)) from None
-    return result.ascii_email.lower()
+    address = result.ascii_email
+    if address is None:  # only without allow_smtputf8=False; refused above
+        raise ValueError("the address is not plain ASCII")
+    return address.lower()
 
 
 def _slugs(field: str, raw: object, errors: dict[str, str]) -> tuple[str, ...]:

@@ -77,7 +77,7 @@ def message(kind: MailingKind, announcements: list[Announcement]) -> EmailPrevie
     )
     links = composing.subscriber_links(sender, PLACEHOLDER_TOKEN)
     _, data = template.personalise(RECIPIENT, links)
-    parsed = cast(EmailMessage, email.message_from_bytes(data, policy=email.policy.default))
+    parsed = email.message_from_bytes(data, policy=email.policy.default)
     return EmailPreview(
         subject=str(parsed["Subject"]),
         sender=str(parsed["From"]),

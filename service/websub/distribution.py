@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import current_app
@@ -62,17 +62,18 @@ def _distribute(scope_list: set[str] | list[str]) -> list[str]:
     conn = get_redis()
     changed: list[str] = []
     for scope, fmt in topics.of_scopes(scope_list):
-        etag = conn.hget(store.key(scope, fmt), "etag")
-        if etag is None:
+        stored = cast(bytes | None, conn.hget(store.key(scope, fmt), "etag"))  # a sync reply
+        if stored is None:
             continue  # no document (an unknown or no longer public tag): nothing to send
         state = db.session.scalar(sa.select(TopicState).filter_by(scope=scope, fmt=fmt)
                                   .with_for_update())
-        if state is not None and state.etag == etag.decode():
+        etag = stored.decode()
+        if state is not None and state.etag == etag:
             continue
         if state is None:
             state = TopicState(scope=scope, fmt=fmt)
             db.session.add(state)
-        state.etag, state.distributed_at = etag.decode(), utcnow()
+        state.etag, state.distributed_at = etag, utcnow()
         targets = [(sid, callback) for sid, callback in db.session.execute(
             subscriptions.active(scope, fmt))]
         for row_id in outbound.schedule_many(subscriptions.KIND, targets, state.etag):

@@ -29,7 +29,7 @@ class Failure:
     status: str
     attempts: int
     error: str
-    at: datetime
+    at: datetime | None  # None if it failed before its first attempt finished
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.database import UTCDateTime, db, utcnow
+from service.database import Model, UTCDateTime, utcnow
 
 
 class RequestStatus(enum.StrEnum):
@@ -24,7 +24,7 @@ class RequestStatus(enum.StrEnum):
     REFUSED = "refused"  # the callback did not echo the challenge: nothing changed
 
 
-class HubRequest(db.Model):
+class HubRequest(Model):
     __tablename__ = "websub_requests"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -44,7 +44,7 @@ class HubRequest(db.Model):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class WebSubSubscription(db.Model):
+class WebSubSubscription(Model):
     __tablename__ = "websub_subscriptions"
     __table_args__ = (
         sa.UniqueConstraint("topic", "callback"),
@@ -63,7 +63,7 @@ class WebSubSubscription(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class TopicState(db.Model):
+class TopicState(Model):
     __tablename__ = "websub_topics"
 
     scope: Mapped[str] = mapped_column(sa.String(200), primary_key=True)

@@ -19,7 +19,7 @@ KIND = "websub"  # the outbound kind of WebSub deliveries
 KEEP_REQUESTS = timedelta(days=7)
 
 
-def active(scope: str, fmt: str) -> sa.Select[tuple[int, str]]:
+def active(scope: str, fmt: str) -> sa.Select[int, str]:
     """Ids and callbacks of the verified, unexpired subscriptions of one topic."""
     s = WebSubSubscription
     return (sa.select(s.id, s.callback)

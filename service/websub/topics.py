@@ -39,9 +39,10 @@ def parse(topic: str) -> Topic | None:
         return scopes.ALL, scopes.FORMAT_OF_FILENAME[parts[1]]
     if (len(parts) == 4 and parts[0] == "feeds" and parts[3] in scopes.FORMAT_OF_FILENAME
             and parts[1] in ("tags", "partners") and parts[2]):
-        model = Tag if parts[1] == "tags" else Partner
-        if queries.public_by_slug(model, parts[2]) is None:
+        found = (queries.public_by_slug(Tag, parts[2]) if parts[1] == "tags"
+                 else queries.public_by_slug(Partner, parts[2]))
+        if found is None:
             return None
-        return f"{'tag' if model is Tag else 'partner'}:{parts[2]}", \
+        return f"{'tag' if parts[1] == 'tags' else 'partner'}:{parts[2]}", \
             scopes.FORMAT_OF_FILENAME[parts[3]]
     return None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import secrets
 from datetime import timedelta
+from typing import Any, cast
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import httpx
@@ -62,12 +63,12 @@ def verify(request_id: int) -> str:
         params["hub.lease_seconds"] = str(row.lease_seconds)
     db.session.commit()  # hold no transaction while waiting on someone else's server
     ok, reason = _ask(row.callback, params)
-    decided = db.session.execute(
+    decided = cast(sa.CursorResult[Any], db.session.execute(  # an UPDATE's result
         sa.update(HubRequest).where(HubRequest.id == request_id,
                                     HubRequest.status == RequestStatus.PENDING)
         .values(status=RequestStatus.VERIFIED if ok else RequestStatus.REFUSED,
                 reason=reason, decided_at=utcnow())
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False))).rowcount
     if decided and ok:
         row = db.session.get(HubRequest, request_id, populate_existing=True)
         assert row is not None
