@@ -23,6 +23,7 @@ from service.subscriptions.forms import PreferencesForm
 from service.subscriptions.lifecycle import Preferences
 from service.subscriptions.models import Frequency
 from tests import factories
+from tests.fixtures.processes import settle_session_worker
 
 TAG, PARTNER = "secret-moon-deal", "moon-corp"
 PAGES = [f"/tags/{TAG}", f"/partners/{PARTNER}"]
@@ -95,6 +96,7 @@ def test_a_feed_built_before_the_rule_is_removed_by_a_rebuild(
     the next rebuild removes them from Redis and from the export directory nginx serves."""
     monkeypatch.setitem(ctx.config, "SETTINGS",
                         replace(ctx.config["SETTINGS"], feed_export_dir=tmp_path))
+    settle_session_worker(ctx)  # an earlier test's rebuild of this tag must not land mid-test
     _create(ctx, Status.SCHEDULED)
     conn = ctx.extensions["redis"]
     for scope in (f"tag:{TAG}", f"partner:{PARTNER}"):
