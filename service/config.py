@@ -63,6 +63,9 @@ class Settings:
     outbound_timeout: int = 10
     outbound_give_up: int = 86400
     outbound_per_destination: int = 4
+    # Webhooks: seconds a rotated-out secret keeps signing beside the new one, so receivers
+    # can switch without dropping a message.
+    webhook_secret_overlap: int = 86400
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -205,4 +208,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
                               10, 30 * 86400),
         outbound_per_destination=_int("OUTBOUND_PER_DESTINATION",
                                       get("OUTBOUND_PER_DESTINATION") or "4", 1, 100),
+        webhook_secret_overlap=_int("WEBHOOK_SECRET_OVERLAP",
+                                    get("WEBHOOK_SECRET_OVERLAP") or "86400", 0, 30 * 86400),
     )

@@ -38,6 +38,8 @@ from service.config import DEV_SECRET_KEY, ConfigError, load_settings
         ({"OUTBOUND_TIMEOUT": "0"}, "OUTBOUND_TIMEOUT"),
         ({"OUTBOUND_GIVE_UP": "soon"}, "OUTBOUND_GIVE_UP"),
         ({"OUTBOUND_PER_DESTINATION": "0"}, "OUTBOUND_PER_DESTINATION"),
+        ({"WEBHOOK_SECRET_OVERLAP": "-1"}, "WEBHOOK_SECRET_OVERLAP"),
+        ({"WEBHOOK_SECRET_OVERLAP": "a day"}, "WEBHOOK_SECRET_OVERLAP"),
         ({"MAIL_FROM": "not an address"}, "MAIL_FROM"),
         # Values the header parser once crashed on (a traceback instead of this one line), or
         # that decode to a line break, a second address or no address at all.
@@ -82,6 +84,11 @@ def test_push_settings_are_read() -> None:
     assert (settings.outbound_timeout, settings.outbound_give_up,
             settings.outbound_per_destination) == (3, 600, 2)
     assert load_settings({}).outbound_allow_private is False  # refused unless asked for
+
+
+def test_webhook_secret_overlap_defaults_to_a_day() -> None:
+    assert load_settings({}).webhook_secret_overlap == 86400
+    assert load_settings({"WEBHOOK_SECRET_OVERLAP": "60"}).webhook_secret_overlap == 60
 
 
 def test_postgres_urls_use_psycopg3() -> None:
