@@ -79,6 +79,12 @@ BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=5),
         "options": {"expires": 20},
     },
+    # Webhooks: messages whose task was lost go again (claims keep one from going twice).
+    "requeue-due-webhooks": {
+        "task": "push.webhook_requeue_due",
+        "schedule": timedelta(seconds=5),
+        "options": {"expires": 20},
+    },
     "purge-expired-websub": {
         "task": "push.purge_expired",
         "schedule": timedelta(minutes=10),

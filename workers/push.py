@@ -1,4 +1,5 @@
-"""Push tasks (the ``push`` queue): WebSub verification, delivery, retries, lease expiry.
+"""Push tasks (the ``push`` queue): WebSub verification, delivery, retries, lease expiry;
+webhook messages.
 
 Thin: each calls one domain function and is safe to run twice (claims and decided requests
 live in the database). I/O-bound and slow only when someone else's server is: run them on
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from service.webhooks import delivery as webhooks
 from service.websub import distribution, publish, subscriptions, verification
 
 
@@ -35,3 +37,13 @@ def purge_expired_subscriptions() -> int:
 @shared_task(name="push.ping_hubs")
 def ping_hubs(topic_urls: list[str]) -> dict[str, int | str]:
     return publish.ping_hubs(topic_urls)
+
+
+@shared_task(name="push.webhook")
+def deliver_webhook(row_id: int) -> str:
+    return webhooks.deliver(row_id)
+
+
+@shared_task(name="push.webhook_requeue_due")
+def requeue_due_webhooks() -> int:
+    return webhooks.requeue_due()

@@ -1,7 +1,7 @@
 """API v1 (JSON over HTTP, bearer tokens, RFC 9457 errors).
 
 ``bp`` is created here and the modules below attach to it: ``announcements`` and
-``subscriptions`` (the endpoints), ``openapi`` (the generated document at
+``subscriptions`` and ``webhooks`` (the endpoints), ``openapi`` (the generated document at
 ``/api/v1/openapi.json``), ``problems`` (errors).
 """
 
@@ -15,6 +15,7 @@ from service.api import (  # noqa: E402, F401 (attach to bp)
     openapi,
     problems,
     subscriptions,
+    webhooks,
 )
 
 problems.register(bp)

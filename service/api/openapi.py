@@ -47,7 +47,7 @@ _ERRORS: dict[int, tuple[str, str]] = {
 _HEADERS = {
     "ETag": {"description": "A version tag for If-Match and If-None-Match.",
              "schema": {"type": "string"}},
-    "Location": {"description": "The new announcement's URL.",
+    "Location": {"description": "The new resource's URL (an announcement, a webhook).",
                  "schema": {"type": "string", "format": "uri"}},
     "Link": {"description": "RFC 8288 pagination links (first, last, next, prev).",
              "schema": {"type": "string"}},
@@ -126,7 +126,9 @@ def _parameters(rule: str, op: Operation) -> list[dict[str, Any]]:
     params = [
         {"name": name, "in": "path", "required": True,
          "schema": _CONVERTER_SCHEMAS.get(converter or "default", {"type": "string"})}
-        | ({"description": rules.ID_DESCRIPTION} if name == "announcement_id" else {})
+        | ({"description": rules.ID_DESCRIPTION} if name == "announcement_id" else
+           {"description": rules.ID_DESCRIPTION.replace("announcement", "webhook")}
+           if name == "webhook_id" else {})
         for converter, name in _RULE_ARG.findall(rule)
     ]
     if op.query is not None:

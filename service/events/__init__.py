@@ -15,14 +15,17 @@ from service.announcements import events as announcement
 from service.feeds import events as feeds
 from service.subscriptions import events as subscriptions
 from service.subscriptions.lifecycle import SIGN_UP_EVENT
+from service.webhooks import delivery as webhooks
 from service.websub import distribution as websub
 
 CONSUMERS: Mapping[str, Sequence[outbox.Consumer]] = {
     announcement.PUBLISHED: (feeds.rebuild_touched_feeds, websub.distribute_changed_topics,
-                             subscriptions.mail_instant_subscribers),
-    announcement.UPDATED: (feeds.rebuild_touched_feeds, websub.distribute_changed_topics),
-    announcement.RETRACTED: (feeds.rebuild_touched_feeds, websub.distribute_changed_topics),
-    announcement.SCHEDULED: (),
+                             webhooks.send_to_endpoints, subscriptions.mail_instant_subscribers),
+    announcement.UPDATED: (feeds.rebuild_touched_feeds, websub.distribute_changed_topics,
+                           webhooks.send_to_endpoints),
+    announcement.RETRACTED: (feeds.rebuild_touched_feeds, websub.distribute_changed_topics,
+                             webhooks.send_to_endpoints),
+    announcement.SCHEDULED: (webhooks.send_to_endpoints,),
     announcement.UNSCHEDULED: (),
     SIGN_UP_EVENT: (subscriptions.handle_sign_up,),
 }

@@ -1,0 +1,171 @@
+"""Messages: made by the dispatch-table consumer, sent through ``service.outbound``.
+
+:func:`send_to_endpoints` (after feeds in the dispatch table) makes one message per enabled
+endpoint subscribed to the event's type, keyed by the event (type, announcement, time) so a
+relayed or redelivered event makes none twice, and schedules each message's outbound row;
+the ``push.webhook`` task is queued after commit. The payload's ``data`` is the announcement as
+the API shows it: the API registers its representation in ``app.extensions`` (this layer may
+not import the API), so a webhook and ``GET /api/v1/announcements/<id>`` never disagree.
+Subscribers are never part of it.
+
+:class:`WebhookHandler` is webhooks' side of the outbound contract: the stored body, signed
+per attempt (fresh ``webhook-timestamp``, same ``webhook-id``); 2xx ok, 410 disables the
+endpoint, anything else (429, 5xx, a redirect, a timeout) retries with outbound's backoff
+until ``OUTBOUND_GIVE_UP``. :func:`deliver` records each attempt for the admin page.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+
+from service.announcements import queries
+from service.announcements.models import Announcement
+from service.database import db, utcnow
+from service.jobs import enqueue_after_commit
+from service.outbound import delivery as outbound
+from service.outbound.models import OutboundDelivery
+from service.webhooks import endpoints, signing
+from service.webhooks.endpoints import KIND
+from service.webhooks.models import MessageStatus, WebhookAttempt, WebhookEndpoint, WebhookMessage
+
+TASK = "push.webhook"
+REPRESENTATION = "webhooks.announcement_representation"  # key in app.extensions
+Representation = Callable[[Announcement], dict[str, Any]]
+
+
+def body(event_type: str, at: datetime, data: dict[str, Any]) -> str:
+    return json.dumps({"type": event_type, "timestamp": at.isoformat(), "data": data},
+                      separators=(",", ":"), ensure_ascii=False)
+
+
+def send_to_endpoints(kind: str, payload: dict[str, Any]) -> None:
+    """The dispatch-table consumer: one message per subscribed, enabled endpoint."""
+    if kind not in endpoints.EVENT_TYPES:
+        return
+    item = queries.get(int(payload["announcement_id"]))
+    if item is None:
+        db.session.rollback()
+        return
+    represent: Representation = current_app.extensions[REPRESENTATION]
+    at = datetime.fromisoformat(payload["at"]) if payload.get("at") else utcnow()
+    key = f"{kind}:{item.id}:{payload.get('at')}"
+    text = body(kind, at, represent(item))
+    targets = [e for e in db.session.scalars(
+        sa.select(WebhookEndpoint).where(WebhookEndpoint.enabled.is_(True))
+        .order_by(WebhookEndpoint.id)) if kind in e.events]
+    for endpoint in targets:
+        make_message(endpoint, kind, key, text)
+    db.session.commit()
+
+
+def make_message(endpoint: WebhookEndpoint, kind: str, key: str, text: str
+                 ) -> WebhookMessage | None:
+    """A message and its outbound row, queued after commit; None if the key made one."""
+    exists = db.session.scalar(sa.select(WebhookMessage.id).filter_by(
+        endpoint_id=endpoint.id, event_key=key))
+    if exists is not None:
+        return None
+    message = WebhookMessage(msg_id=signing.new_message_id(), endpoint_id=endpoint.id,
+                             event_key=key, type=kind, body=text, status=MessageStatus.PENDING)
+    db.session.add(message)
+    db.session.flush()
+    schedule(message, endpoint)
+    return message
+
+
+def schedule(message: WebhookMessage, endpoint: WebhookEndpoint) -> None:
+    """(Re)schedule a message: new, or an admin's redelivery of a finished one."""
+    message.status = MessageStatus.PENDING
+    row = outbound.schedule(KIND, message.id, endpoint.url, message.msg_id)
+    enqueue_after_commit(db.session, TASK, row.id)
+
+
+def send_test(endpoint: WebhookEndpoint) -> WebhookMessage:
+    """A ``webhook.test`` message to one endpoint, whatever it subscribes to."""
+    text = body(endpoints.TEST, utcnow(),
+                {"endpoint_id": endpoint.id, "description": endpoint.description})
+    key = f"{endpoints.TEST}:{signing.new_message_id()}"  # each request its own message
+    message = make_message(endpoint, endpoints.TEST, key, text)
+    assert message is not None  # a fresh key
+    return message
+
+
+class WebhookHandler:
+    """Webhooks' side of the outbound contract."""
+
+    kind = KIND
+    task = TASK
+
+    def prepare(self, row: OutboundDelivery) -> outbound.Outgoing | None:
+        message = db.session.get(WebhookMessage, row.owner_id)
+        endpoint = db.session.get(WebhookEndpoint, message.endpoint_id) if message else None
+        if message is None or endpoint is None or not endpoint.enabled:
+            if message is not None:
+                message.status = MessageStatus.CANCELLED
+            return None
+        data = message.body.encode()
+        keys = signing.live_secrets(endpoint.secret, endpoint.previous_secret,
+                                    endpoint.previous_secret_expires_at)
+        headers = signing.headers(message.msg_id, data, keys, int(time.time()))
+        return outbound.Outgoing(endpoint.url, data, message.msg_id, headers)
+
+    def classify(self, status: int) -> outbound.Outcome:
+        if 200 <= status < 300:
+            return outbound.Outcome.OK
+        return outbound.Outcome.GONE if status == 410 else outbound.Outcome.RETRY
+
+    def on_gone(self, row: OutboundDelivery) -> None:
+        message = db.session.get(WebhookMessage, row.owner_id)
+        if message is None:
+            return
+        message.status = MessageStatus.GONE
+        endpoint = db.session.get(WebhookEndpoint, message.endpoint_id)
+        if endpoint is not None:
+            endpoints.disable(endpoint, f"the endpoint answered 410 Gone on "
+                                        f"{utcnow():%Y-%m-%d %H:%M:%S} UTC ({message.msg_id})")
+
+
+HANDLER = WebhookHandler()
+_STATUS_AFTER = {"delivered": MessageStatus.DELIVERED, "failed": MessageStatus.FAILED,
+                 "gone": MessageStatus.GONE, "retrying": MessageStatus.PENDING}
+
+
+def deliver(row_id: int) -> str:
+    """The ``push.webhook`` task: one attempt at one message, recorded for the admin page.
+
+    The attempt is written after outbound recorded it (a worker killed between the two loses
+    that line of history, never the delivery state)."""
+    result = outbound.send(row_id, HANDLER)
+    if result not in _STATUS_AFTER:
+        return result
+    row = db.session.get(OutboundDelivery, row_id, populate_existing=True)
+    message = db.session.get(WebhookMessage, row.owner_id) if row else None
+    if row is None or message is None:
+        db.session.rollback()
+        return result
+    done = db.session.scalar(sa.select(sa.func.count()).select_from(WebhookAttempt)
+                             .where(WebhookAttempt.message_id == message.id)) or 0
+    db.session.add(WebhookAttempt(message_id=message.id, attempt=done + 1,
+                                  status_code=row.last_status,
+                                  error=None if result == "delivered" else row.last_error,
+                                  at=row.last_attempt_at or utcnow()))
+    if message.status is not MessageStatus.GONE:
+        message.status = _STATUS_AFTER[result]
+    db.session.commit()
+    return result
+
+
+def requeue_due() -> int:
+    """Beat: queue again the rows whose task may have been lost (see ``outbound.due``)."""
+    ids = outbound.due(KIND)
+    db.session.rollback()
+    for row_id in ids:
+        outbound.queue(TASK, row_id)
+    return len(ids)
