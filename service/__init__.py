@@ -99,7 +99,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.wsgi_app = ChunkedBodyLimit(app.wsgi_app, app.config)  # type: ignore[method-assign]
 
     # Built feeds are answered before Flask's request machinery: the hot path stays tiny.
-    app.extensions["feed_server"] = FeedServer(app.extensions["redis"], app.wsgi_app)
+    app.extensions["feed_server"] = FeedServer(
+        app.extensions["redis"], app.wsgi_app, security.document_headers(settings.production))
     app.wsgi_app = app.extensions["feed_server"]  # type: ignore[method-assign]
     if settings.trusted_proxies:
         from werkzeug.middleware.proxy_fix import ProxyFix

@@ -20,15 +20,12 @@ from email.utils import parsedate_to_datetime
 from typing import Any, cast
 
 import redis
-from flask import Flask
 
-from service import security
+from service.extensions import REDIS_DOWN, RETRY_AFTER
 from service.feeds import scopes, store
 
 CACHE_CONTROL = "public, max-age=0, must-revalidate"
 MAX_CACHED = 512  # documents per process; a few MB at most
-REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError)
-RETRY_AFTER = "5"  # seconds; Redis restarts (or fails over) in about that
 UNAVAILABLE_BODY = b"Feeds are unavailable for a moment; try again in a few seconds.\n"
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -81,21 +78,6 @@ def unavailable_headers(secure: list[tuple[str, str]]) -> list[tuple[str, str]]:
     ]
 
 
-def _production(wrapped: object) -> bool:
-    """Whether the Flask app under ``wrapped`` runs in production.
-
-    ``wrapped`` is what this layer falls back to: ``app.wsgi_app`` (a bound method of the
-    app), possibly inside other middleware, which by werkzeug's convention keeps the next
-    layer in ``.app``. Not found: not production (no HSTS), the safe side for development.
-    """
-    for _ in range(8):
-        if isinstance(wrapped, Flask):
-            settings = wrapped.config.get("SETTINGS")
-            return bool(settings is not None and settings.production)
-        wrapped = getattr(wrapped, "__self__", None) or getattr(wrapped, "app", None)
-    return False
-
-
 def parse_path(path: str) -> tuple[str, str] | None:
     """``/feeds/tags/esa/rss.xml`` -> ``("tag:esa", "rss")``; None if not a feed URL."""
     parts = path.split("/")
@@ -114,13 +96,10 @@ class FeedServer:
     """WSGI middleware serving built feeds from Redis; everything else goes to ``fallback``."""
 
     def __init__(self, conn: redis.Redis, fallback: WSGIApp,
-                 secure: list[tuple[str, str]] | None = None) -> None:
-        """``secure``: the security headers; by default those of the app ``fallback`` leads
-        to (``create_app`` passes ``app.wsgi_app``, the Flask app's, maybe in middleware)."""
+                 secure: list[tuple[str, str]]) -> None:
+        """``secure``: the security headers of every answer (``security.document_headers``)."""
         self.conn = conn
         self.fallback = fallback
-        if secure is None:
-            secure = security.document_headers(_production(fallback))
         self.secure = secure
         self._documents: OrderedDict[str, store.StoredFeed] = OrderedDict()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, request
 
+from service.extensions import REDIS_DOWN
 from service.feeds import build, scopes, serving
 
 bp = Blueprint("feeds", __name__, url_prefix="/feeds")
@@ -42,7 +43,7 @@ def _serve(scope: str, filename: str) -> Response:
             if not build.rebuild_scope(scope):
                 abort(404)
             feed = server.lookup(scope, fmt)
-    except serving.REDIS_DOWN:
+    except REDIS_DOWN:
         feed = None
     if feed is None:  # Redis is down, or was flushed again between the build and this read
         return Response(serving.UNAVAILABLE_BODY, status=503,

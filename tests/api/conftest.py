@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-import pytest
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
@@ -13,16 +11,6 @@ from tests.factories import EditorInfo
 
 PROBLEM = "application/problem+json"
 TYPES = "https://newsroom.example/problems/"
-
-
-@pytest.fixture
-def editor(make_editor: Callable[..., EditorInfo]) -> EditorInfo:
-    return make_editor("editor")
-
-
-@pytest.fixture
-def author(make_editor: Callable[..., EditorInfo]) -> EditorInfo:
-    return make_editor("author")
 
 
 def problem(response: TestResponse, status: int, kind: str | None = None) -> dict[str, Any]:

@@ -16,30 +16,10 @@ from flask.testing import FlaskClient
 from standardwebhooks import Webhook
 
 from tests.factories import EditorInfo
-from tests.outbound.receiver import Received, Receiver, running_receiver
+from tests.outbound.receiver import Received
 
 ALL_EVENTS = ["announcement.published", "announcement.updated", "announcement.retracted",
               "announcement.scheduled"]
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    yield from running_receiver()
-
-
-@pytest.fixture
-def admin(make_editor: Callable[..., EditorInfo]) -> EditorInfo:
-    return make_editor("admin")
-
-
-@pytest.fixture
-def editor(make_editor: Callable[..., EditorInfo]) -> EditorInfo:
-    return make_editor("editor")
-
-
-@pytest.fixture
-def author(make_editor: Callable[..., EditorInfo]) -> EditorInfo:
-    return make_editor("author")
 
 
 @pytest.fixture

@@ -2,33 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import replace
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.outbound.receiver import Receiver, running_receiver
-
 TOPIC = "http://newsroom.test/feeds/atom.xml"
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    yield from running_receiver()
-
-
-@pytest.fixture
-def outbound_settings(clean_app: Flask) -> Iterator[Callable[..., None]]:
-    original = clean_app.config["SETTINGS"]
-
-    def change(**changes: Any) -> None:
-        clean_app.config["SETTINGS"] = replace(original, **changes)
-
-    yield change
-    clean_app.config["SETTINGS"] = original
 
 
 @pytest.fixture
