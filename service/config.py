@@ -66,6 +66,9 @@ class Settings:
     # Webhooks: seconds a rotated-out secret keeps signing beside the new one, so receivers
     # can switch without dropping a message.
     webhook_secret_overlap: int = 86400
+    # An endpoint whose every attempt has failed for this many seconds is disabled (the reason
+    # is shown on its admin page and in the API); a success in between starts the clock over.
+    webhook_disable_after: int = 5 * 86400
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -210,4 +213,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
                                       get("OUTBOUND_PER_DESTINATION") or "4", 1, 100),
         webhook_secret_overlap=_int("WEBHOOK_SECRET_OVERLAP",
                                     get("WEBHOOK_SECRET_OVERLAP") or "86400", 0, 30 * 86400),
+        webhook_disable_after=_int("WEBHOOK_DISABLE_AFTER",
+                                   get("WEBHOOK_DISABLE_AFTER") or str(5 * 86400),
+                                   60, 90 * 86400),
     )

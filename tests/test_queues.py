@@ -10,6 +10,7 @@ from service.celery_app import BEAT_SCHEDULE
 
 @pytest.mark.parametrize(("task", "queue"), [
     ("events.dispatch", "celery"),
+    ("events.push", "celery"),
     ("events.relay", "celery"),
     ("feeds.rebuild", "celery"),
     ("announcements.publish_due", "celery"),
@@ -24,6 +25,8 @@ from service.celery_app import BEAT_SCHEDULE
     ("push.requeue_due", "push"),
     ("push.purge_expired", "push"),
     ("push.ping_hubs", "push"),
+    ("push.webhook", "push"),
+    ("push.webhook_requeue_due", "push"),
 ])
 def test_routes(app: Flask, task: str, queue: str) -> None:
     celery = app.extensions["celery"]

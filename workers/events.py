@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import shared_task
 
 from service import events, outbox
@@ -14,6 +16,14 @@ def dispatch_event(event_id: int) -> bool:
     except Exception as exc:
         outbox.record_failure(event_id, exc)
         raise  # the task fails visibly; the relay sends it again later
+
+
+@shared_task(name="events.push", autoretry_for=(Exception,), retry_backoff=1,
+             retry_backoff_max=300, max_retries=None)
+def push_event(kind: str, payload: dict[str, Any]) -> None:
+    """WebSub's and webhooks' fan-out of one event, retried until it succeeds (its consumers
+    are idempotent: a WebSub row moves forward, a webhook message is made once per event)."""
+    events.push(kind, payload)
 
 
 @shared_task(name="events.relay")

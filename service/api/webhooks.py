@@ -67,6 +67,9 @@ class Webhook(BaseModel):
     description: str
     enabled: bool
     disabled_reason: str | None
+    failing_since: schemas.OutTimestamp | None = Field(
+        description="Since when every attempt has failed; null after any success. Disabled "
+        "once older than the configured period (WEBHOOK_DISABLE_AFTER).")
     rotating: bool = Field(description="The previous secret still signs beside the new one.")
     created_at: schemas.OutTimestamp
     updated_at: schemas.OutTimestamp
@@ -113,6 +116,7 @@ def _represent(endpoint: WebhookEndpoint) -> dict[str, object]:
     return Webhook(id=endpoint.id, url=endpoint.url, events=list(endpoint.events),
                    description=endpoint.description, enabled=endpoint.enabled,
                    disabled_reason=endpoint.disabled_reason, rotating=rotating,
+                   failing_since=endpoint.failing_since,
                    created_at=endpoint.created_at, updated_at=endpoint.updated_at,
                    ).model_dump(mode="json")
 

@@ -137,12 +137,13 @@ _STATUS_AFTER = {"delivered": MessageStatus.DELIVERED, "failed": MessageStatus.F
                  "gone": MessageStatus.GONE, "retrying": MessageStatus.PENDING}
 
 
-def deliver(row_id: int) -> str:
+def deliver(row_id: int, handler: WebhookHandler = HANDLER) -> str:
     """The ``push.webhook`` task: one attempt at one message, recorded for the admin page.
 
     The attempt is written after outbound recorded it (a worker killed between the two loses
-    that line of history, never the delivery state)."""
-    result = outbound.send(row_id, HANDLER)
+    that line of history, never the delivery state). ``handler`` is for tests that drive
+    attempts by hand: theirs queues its retries where no worker listens."""
+    result = outbound.send(row_id, handler)
     if result not in _STATUS_AFTER:
         return result
     row = db.session.get(OutboundDelivery, row_id, populate_existing=True)
@@ -158,8 +159,30 @@ def deliver(row_id: int) -> str:
                                   at=row.last_attempt_at or utcnow()))
     if message.status is not MessageStatus.GONE:
         message.status = _STATUS_AFTER[result]
+    endpoint = db.session.get(WebhookEndpoint, message.endpoint_id)
+    if endpoint is not None:
+        _note_health(endpoint, result, row.last_error)
     db.session.commit()
     return result
+
+
+def _note_health(endpoint: WebhookEndpoint, result: str, error: str | None) -> None:
+    """Start, reset or act on the endpoint's failing clock: a success resets it; an endpoint
+    whose every attempt has failed for ``WEBHOOK_DISABLE_AFTER`` is disabled, saying why."""
+    now = utcnow()
+    if result == "delivered":
+        endpoint.failing_since = None
+        return
+    if result not in ("retrying", "failed") or not endpoint.enabled:
+        return
+    if endpoint.failing_since is None:
+        endpoint.failing_since = now
+        return
+    period = current_app.config["SETTINGS"].webhook_disable_after
+    if (now - endpoint.failing_since).total_seconds() >= period:
+        endpoints.disable(endpoint, f"every delivery failed from "
+                                    f"{endpoint.failing_since:%Y-%m-%d %H:%M:%S} UTC to "
+                                    f"{now:%Y-%m-%d %H:%M:%S} UTC; last: {error or 'no answer'}")
 
 
 def requeue_due() -> int:

@@ -75,7 +75,8 @@ def change(endpoint: WebhookEndpoint, *, url: str | None = None,
     if enabled is not None:
         endpoint.enabled = enabled
         if enabled:
-            endpoint.disabled_reason = None  # an admin turned it back on
+            endpoint.disabled_reason = None  # an admin turned it back on: a fresh start
+            endpoint.failing_since = None
         elif endpoint.disabled_reason is None:
             endpoint.disabled_reason = "disabled by an admin"
     endpoint.updated_at = utcnow()

@@ -40,6 +40,9 @@ class WebhookEndpoint(Model):
     description: Mapped[str] = mapped_column(sa.String(500), default="")
     enabled: Mapped[bool] = mapped_column(default=True)
     disabled_reason: Mapped[str | None] = mapped_column(sa.Text)
+    # Since when every attempt has failed (None after any success): once this is older than
+    # WEBHOOK_DISABLE_AFTER the endpoint is disabled, with the reason shown to admins.
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     secret: Mapped[str] = mapped_column(sa.String(100))
     previous_secret: Mapped[str | None] = mapped_column(sa.String(100))
     previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -151,3 +151,15 @@ def test_after_the_overlap_only_the_new_secret_signs(
     assert verified(rotated["secret"], post)["type"] == "webhook.test"
     with pytest.raises(WebhookVerificationError):
         verified(hook["secret"], post)
+
+
+def test_scheduling_sends_announcement_scheduled(
+        clean_app: Flask, client: FlaskClient, editor: EditorInfo, receiver: Receiver,
+        register: Callable[..., dict[str, Any]]) -> None:
+    hook = register(receiver.url("/calendar"), events=["announcement.scheduled"])
+    item = create(client, editor, title="Observatory dedication", status="scheduled",
+                  publish_at="2031-06-01T09:00:00Z")
+    payload = verified(hook["secret"], receiver.wait_posts(1)[0])
+    assert payload["type"] == "announcement.scheduled"
+    assert payload["data"]["id"] == item["id"] and payload["data"]["status"] == "scheduled"
+    assert payload["data"]["publish_at"].startswith("2031-06-01T09:00:00")
