@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: dev test lint format install clean bench bench-digests screenshots deploy-test lock
+.PHONY: dev test lint format install clean bench bench-digests bench-websub bench-webhooks screenshots deploy-test lock
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed; run: make PYTHON=python3.11 ...")'
@@ -38,6 +38,9 @@ bench-digests: install  ## a daily digest to 10,000 and 100,000 subscribers (see
 
 bench-websub: install  ## WebSub publish -> POST latency and fan-out to 1,000 callbacks (see README)
 	$(BIN)/python bench/websub.py
+
+bench-webhooks: install  ## webhooks publish -> signed POST latency, 1 and 50 endpoints (see README)
+	$(BIN)/python bench/webhooks.py
 
 screenshots: install  ## docs/editor.png and docs/announcement.png, with Debian's chromium
 	$(BIN)/python docs/screenshots.py

@@ -30,98 +30,29 @@ Usage: ``python bench/websub.py [--publishes 200] [--publishes-many 20] [--fanou
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import platform
-import queue
-import re
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import harness  # bench/ is the script's own directory, first on sys.path
+import push_world
+from push_world import BASE_URL, THREADS, Receiver, publish
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DEFAULT_OUTPUT = ROOT / "bench" / "results" / "websub-latest.txt"
-BASE_URL = "http://newsroom.bench"
-SECRET = "bench-secret-key-" + "x" * 32
-THREADS = 16
-MARK = re.compile(rb"bench-(\d+)-")
-Arrival = tuple[str, int, float]  # callback path, highest publish number in the body, time
-
-
-# ----------------------------------------------------------------------------- receiver
-
-
-def _receive(port: int, arrivals: Any) -> None:
-    """The subscribers' side (its own process): 204 to every POST, its arrival reported."""
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            at = time.monotonic()
-            marks = [int(n) for n in MARK.findall(body)]
-            self.send_response(204)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            arrivals.put((self.path, max(marks, default=-1), at))
-
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    server.daemon_threads = True
-    server.request_queue_size = 1024
-    server.serve_forever()
-
-
-class Receiver:
-    def __init__(self) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        self.port = harness.free_port()
-        self.arrivals: Any = ctx.Queue()
-        self.process = ctx.Process(target=_receive, args=(self.port, self.arrivals), daemon=True)
-        self.process.start()
-        harness.wait(lambda: harness.answers(self.port), 10, "the receiver")
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def take(self, count: int, timeout: float) -> list[Arrival]:
-        got: list[Arrival] = []
-        deadline = time.monotonic() + timeout
-        while len(got) < count:
-            try:
-                got.append(self.arrivals.get(timeout=max(deadline - time.monotonic(), 0.01)))
-            except queue.Empty:
-                raise SystemExit(f"{count - len(got)} of {count} POSTs not received") from None
-        return got
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.join(5)
 
 
 # ----------------------------------------------------------------------------- world
-
-
-def _env(database_url: str, redis_url: str, workdir: Path) -> dict[str, str]:
-    return dict(os.environ, NEWSROOM_ENV="production", NEWSROOM_VAR_DIR=str(workdir),
-                DATABASE_URL=database_url, REDIS_URL=redis_url, BASE_URL=BASE_URL,
-                SECRET_KEY=SECRET, OUTBOUND_ALLOW_PRIVATE="1", OUTBOUND_PER_DESTINATION="100",
-                PYTHONUNBUFFERED="1")
 
 
 def _subscribe(app: Any, topic: str, scope: str, fmt: str, callbacks: list[str]) -> None:
@@ -143,22 +74,6 @@ def _subscribe(app: Any, topic: str, scope: str, fmt: str, callbacks: list[str])
         db.session.remove()
 
 
-def _publish(app: Any, number: int, tags: list[str] | None = None) -> float:
-    """One announcement, as the API's create view makes it; the time just before."""
-    from service.announcements import publishing
-    from service.announcements.models import Status
-    from service.database import db
-
-    with app.app_context():
-        started = time.monotonic()
-        publishing.create(title=f"bench-{number}-{uuid.uuid4().hex[:8]}", tags=tags or [],
-                          body=f"Benchmark announcement bench-{number}-.",
-                          status=Status.PUBLISHED)
-        db.session.commit()  # dispatch goes to the broker after the commit
-        db.session.remove()
-    return started
-
-
 # ----------------------------------------------------------------------------- phases
 
 
@@ -166,27 +81,14 @@ def latency(app: Any, receiver: Receiver, subscribers: int, publishes: int,
             first_number: int) -> dict[str, float]:
     _subscribe(app, f"{BASE_URL}/feeds/atom.xml", "all", "atom",
                [receiver.url(f"/cb/{n}") for n in range(subscribers)])
-    each: list[float] = []
-    last: list[float] = []
-    for number in range(first_number, first_number + publishes):
-        started = _publish(app, number)
-        got = receiver.take(subscribers, timeout=30)
-        stale = [a for a in got if a[1] != number]
-        if stale:
-            raise SystemExit(f"publish {number}: {len(stale)} POSTs of another document")
-        times = [(at - started) * 1000 for _, _, at in got]
-        each.extend(times)
-        last.append(max(times))
-    pct = harness.percentile
-    return {"p50": pct(each, 50), "p99": pct(each, 99), "max": max(each),
-            "last_p50": pct(last, 50), "last_p99": pct(last, 99), "n": len(each)}
+    return push_world.latency(app, receiver, subscribers, publishes, first_number)
 
 
 def fanout_hub(app: Any, receiver: Receiver, size: int, number: int) -> tuple[float, float]:
     """Deliveries/s first -> last POST, and publish -> last POST in seconds."""
     _subscribe(app, f"{BASE_URL}/feeds/tags/fanout/atom.xml", "tag:fanout", "atom",
                [receiver.url(f"/fan/{n}") for n in range(size)])
-    started = _publish(app, number, tags=["fanout"])
+    started = publish(app, number, tags=["fanout"])
     got = receiver.take(size, timeout=120)
     times = sorted(at for _, _, at in got)
     return (size - 1) / (times[-1] - times[0]), times[-1] - started
@@ -232,10 +134,7 @@ def main() -> None:
     redis_server = harness.Redis(workdir)
     receiver = Receiver()
     database_url, db_name = harness.database(args.sqlite, workdir, "websub")
-    env = _env(database_url, redis_server.url, workdir)
-    os.environ.update({k: env[k] for k in (
-        "NEWSROOM_ENV", "NEWSROOM_VAR_DIR", "DATABASE_URL", "REDIS_URL", "BASE_URL",
-        "SECRET_KEY", "OUTBOUND_ALLOW_PRIVATE", "OUTBOUND_PER_DESTINATION")})
+    env = push_world.environment(database_url, redis_server.url, workdir)
     worker: subprocess.Popen[bytes] | None = None
     lines: list[str] = []
     try:
@@ -246,14 +145,10 @@ def main() -> None:
         app = create_app()
         with app.app_context():
             upgrade()
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "workers", "worker", "--pool=threads",
-             f"--concurrency={THREADS}", "--loglevel=WARNING", "--without-mingle",
-             "--without-gossip"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-            stderr=open(workdir / "worker.log", "wb"))  # noqa: SIM115 (lives with the worker)
+        worker = push_world.start_worker(env, workdir)
         celery = app.extensions["celery"]
         harness.wait(lambda: celery.control.ping(timeout=0.5), 60, "the worker", 0.5)
-        _publish(app, 0)  # warm-up: first builds, imports, connections
+        publish(app, 0)  # warm-up: first builds, imports, connections
         time.sleep(2)
         results: dict[int, dict[str, float]] = {}
         number = 1
@@ -270,12 +165,7 @@ def main() -> None:
         baseline = statistics.median(baselines)
         lines = _report(args, database_url, results, hub_rate, hub_total, baselines, baseline)
     finally:
-        if worker is not None:
-            worker.terminate()
-            try:
-                worker.wait(20)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+        push_world.stop_worker(worker)
         receiver.stop()
         redis_server.stop()
         harness.drop_database(db_name)
@@ -289,7 +179,7 @@ def main() -> None:
 def fanout_httpx_first(app: Any, receiver: Receiver, size: int, number: int) -> float:
     """The first baseline needs the fan-out topic's document: publish it, deliver nowhere."""
     _subscribe(app, f"{BASE_URL}/feeds/tags/fanout/atom.xml", "tag:fanout", "atom", [])
-    _publish(app, number, tags=["fanout"])
+    publish(app, number, tags=["fanout"])
     harness.wait(lambda: _stored(app), 30, "the fan-out topic's document")
     return fanout_httpx(app, receiver, size)
 

@@ -20,8 +20,8 @@ def verify_intent(request_id: int) -> str:
 
 
 @shared_task(name="push.deliver")
-def deliver_document(row_id: int) -> str:
-    return distribution.deliver(row_id)
+def deliver_document(row_ids: int | list[int]) -> dict[int, str]:
+    return distribution.deliver(row_ids)
 
 
 @shared_task(name="push.requeue_due")
@@ -40,8 +40,8 @@ def ping_hubs(topic_urls: list[str]) -> dict[str, int | str]:
 
 
 @shared_task(name="push.webhook")
-def deliver_webhook(row_id: int) -> str:
-    return webhooks.deliver(row_id)
+def deliver_webhook(row_ids: int | list[int]) -> dict[int, str]:
+    return webhooks.deliver(row_ids)
 
 
 @shared_task(name="push.webhook_requeue_due")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +30,7 @@ from service.announcements.models import Announcement
 from service.database import db, utcnow
 from service.jobs import enqueue_after_commit
 from service.outbound import delivery as outbound
+from service.outbound import sending
 from service.outbound.models import OutboundDelivery
 from service.webhooks import endpoints, signing
 from service.webhooks.endpoints import KIND
@@ -46,7 +47,7 @@ def body(event_type: str, at: datetime, data: dict[str, Any]) -> str:
 
 
 def send_to_endpoints(kind: str, payload: dict[str, Any]) -> None:
-    """The dispatch-table consumer: one message per subscribed, enabled endpoint."""
+    """The push consumer: one message per subscribed, enabled endpoint, queued in batches."""
     if kind not in endpoints.EVENT_TYPES:
         return
     item = queries.get(int(payload["announcement_id"]))
@@ -60,9 +61,24 @@ def send_to_endpoints(kind: str, payload: dict[str, Any]) -> None:
     targets = [e for e in db.session.scalars(
         sa.select(WebhookEndpoint).where(WebhookEndpoint.enabled.is_(True))
         .order_by(WebhookEndpoint.id)) if kind in e.events]
+    made = {message.endpoint_id for message in db.session.scalars(
+        sa.select(WebhookMessage).where(WebhookMessage.event_key == key))}
+    row_ids: list[int] = []
     for endpoint in targets:
-        make_message(endpoint, kind, key, text)
+        if endpoint.id not in made:  # a relayed or redelivered event makes none twice
+            row_ids.append(_new_message(endpoint, kind, key, text).id)
+    outbound.queue_many(db.session, TASK, row_ids)
     db.session.commit()
+
+
+def _new_message(endpoint: WebhookEndpoint, kind: str, key: str, text: str
+                 ) -> OutboundDelivery:
+    """A message and its outbound row (the caller queues the row after commit)."""
+    message = WebhookMessage(msg_id=signing.new_message_id(), endpoint_id=endpoint.id,
+                             event_key=key, type=kind, body=text, status=MessageStatus.PENDING)
+    db.session.add(message)
+    db.session.flush()
+    return outbound.schedule(KIND, message.id, endpoint.url, message.msg_id)
 
 
 def make_message(endpoint: WebhookEndpoint, kind: str, key: str, text: str
@@ -72,16 +88,13 @@ def make_message(endpoint: WebhookEndpoint, kind: str, key: str, text: str
         endpoint_id=endpoint.id, event_key=key))
     if exists is not None:
         return None
-    message = WebhookMessage(msg_id=signing.new_message_id(), endpoint_id=endpoint.id,
-                             event_key=key, type=kind, body=text, status=MessageStatus.PENDING)
-    db.session.add(message)
-    db.session.flush()
-    schedule(message, endpoint)
-    return message
+    row = _new_message(endpoint, kind, key, text)
+    enqueue_after_commit(db.session, TASK, row.id)
+    return db.session.get(WebhookMessage, row.owner_id)
 
 
 def schedule(message: WebhookMessage, endpoint: WebhookEndpoint) -> None:
-    """(Re)schedule a message: new, or an admin's redelivery of a finished one."""
+    """(Re)schedule a message: an admin's redelivery of a finished one."""
     message.status = MessageStatus.PENDING
     row = outbound.schedule(KIND, message.id, endpoint.url, message.msg_id)
     enqueue_after_commit(db.session, TASK, row.id)
@@ -103,18 +116,28 @@ class WebhookHandler:
     kind = KIND
     task = TASK
 
-    def prepare(self, row: OutboundDelivery) -> outbound.Outgoing | None:
-        message = db.session.get(WebhookMessage, row.owner_id)
-        endpoint = db.session.get(WebhookEndpoint, message.endpoint_id) if message else None
-        if message is None or endpoint is None or not endpoint.enabled:
-            if message is not None:
-                message.status = MessageStatus.CANCELLED
-            return None
-        data = message.body.encode()
-        keys = signing.live_secrets(endpoint.secret, endpoint.previous_secret,
-                                    endpoint.previous_secret_expires_at)
-        headers = signing.headers(message.msg_id, data, keys, int(time.time()))
-        return outbound.Outgoing(endpoint.url, data, message.msg_id, headers)
+    def prepare_many(self, rows: Sequence[OutboundDelivery]
+                     ) -> dict[int, outbound.Outgoing | None]:
+        messages = {m.id: m for m in db.session.scalars(sa.select(WebhookMessage).where(
+            WebhookMessage.id.in_([row.owner_id for row in rows])))}
+        hooks = {e.id: e for e in db.session.scalars(sa.select(WebhookEndpoint).where(
+            WebhookEndpoint.id.in_({m.endpoint_id for m in messages.values()})))}
+        now = int(time.time())
+        prepared: dict[int, outbound.Outgoing | None] = {}
+        for row in rows:
+            message = messages.get(row.owner_id)
+            endpoint = hooks.get(message.endpoint_id) if message else None
+            if message is None or endpoint is None or not endpoint.enabled:
+                if message is not None:
+                    message.status = MessageStatus.CANCELLED
+                prepared[row.id] = None
+                continue
+            data = message.body.encode()
+            keys = signing.live_secrets(endpoint.secret, endpoint.previous_secret,
+                                        endpoint.previous_secret_expires_at)
+            headers = signing.headers(message.msg_id, data, keys, now)
+            prepared[row.id] = outbound.Outgoing(endpoint.url, data, message.msg_id, headers)
+        return prepared
 
     def classify(self, status: int) -> outbound.Outcome:
         if 200 <= status < 300:
@@ -137,33 +160,41 @@ _STATUS_AFTER = {"delivered": MessageStatus.DELIVERED, "failed": MessageStatus.F
                  "gone": MessageStatus.GONE, "retrying": MessageStatus.PENDING}
 
 
-def deliver(row_id: int, handler: WebhookHandler = HANDLER) -> str:
-    """The ``push.webhook`` task: one attempt at one message, recorded for the admin page.
+def deliver(row_ids: int | list[int], handler: WebhookHandler = HANDLER) -> dict[int, str]:
+    """The ``push.webhook`` task: one attempt at each message's row, recorded for the admin
+    page (the rows of a fan-out come in batches).
 
-    The attempt is written after outbound recorded it (a worker killed between the two loses
-    that line of history, never the delivery state). ``handler`` is for tests that drive
+    Attempts are written after outbound recorded them (a worker killed between the two loses
+    those lines of history, never the delivery state). ``handler`` is for tests that drive
     attempts by hand: theirs queues its retries where no worker listens."""
-    result = outbound.send(row_id, handler)
-    if result not in _STATUS_AFTER:
-        return result
-    row = db.session.get(OutboundDelivery, row_id, populate_existing=True)
-    message = db.session.get(WebhookMessage, row.owner_id) if row else None
-    if row is None or message is None:
-        db.session.rollback()
-        return result
-    done = db.session.scalar(sa.select(sa.func.count()).select_from(WebhookAttempt)
-                             .where(WebhookAttempt.message_id == message.id)) or 0
-    db.session.add(WebhookAttempt(message_id=message.id, attempt=done + 1,
-                                  status_code=row.last_status,
-                                  error=None if result == "delivered" else row.last_error,
-                                  at=row.last_attempt_at or utcnow()))
-    if message.status is not MessageStatus.GONE:
-        message.status = _STATUS_AFTER[result]
-    endpoint = db.session.get(WebhookEndpoint, message.endpoint_id)
-    if endpoint is not None:
-        _note_health(endpoint, result, row.last_error)
+    results = sending.send_many([row_ids] if isinstance(row_ids, int) else row_ids, handler)
+    sent = [row_id for row_id, result in results.items() if result in _STATUS_AFTER]
+    if not sent:
+        return results
+    rows = {row.owner_id: row for row in db.session.scalars(
+        sa.select(OutboundDelivery).where(OutboundDelivery.id.in_(sent))
+        .execution_options(populate_existing=True))}
+    messages = list(db.session.scalars(sa.select(WebhookMessage).where(
+        WebhookMessage.id.in_(list(rows))).order_by(WebhookMessage.id)))
+    done: dict[int, int] = {message_id: count for message_id, count in db.session.execute(
+        sa.select(WebhookAttempt.message_id, sa.func.count()).where(  # attempts so far
+            WebhookAttempt.message_id.in_(list(rows))).group_by(WebhookAttempt.message_id))}
+    hooks = {e.id: e for e in db.session.scalars(sa.select(WebhookEndpoint).where(
+        WebhookEndpoint.id.in_({m.endpoint_id for m in messages})))}
+    for message in messages:
+        row = rows[message.id]
+        result = results[row.id]
+        db.session.add(WebhookAttempt(message_id=message.id,
+                                      attempt=done.get(message.id, 0) + 1,
+                                      status_code=row.last_status,
+                                      error=None if result == "delivered" else row.last_error,
+                                      at=row.last_attempt_at or utcnow()))
+        if message.status is not MessageStatus.GONE:
+            message.status = _STATUS_AFTER[result]
+        if (endpoint := hooks.get(message.endpoint_id)) is not None:
+            _note_health(endpoint, result, row.last_error)
     db.session.commit()
-    return result
+    return results
 
 
 def _note_health(endpoint: WebhookEndpoint, result: str, error: str | None) -> None:
@@ -189,6 +220,6 @@ def requeue_due() -> int:
     """Beat: queue again the rows whose task may have been lost (see ``outbound.due``)."""
     ids = outbound.due(KIND)
     db.session.rollback()
-    for row_id in ids:
-        outbound.queue(TASK, row_id)
+    for start in range(0, len(ids), outbound.BATCH):
+        outbound.queue(TASK, ids[start:start + outbound.BATCH])
     return len(ids)

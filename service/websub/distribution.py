@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+from collections.abc import Sequence
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -31,6 +32,7 @@ from service.feeds import discovery, store
 from service.feeds.events import scopes_of
 from service.jobs import enqueue_after_commit
 from service.outbound import delivery as outbound
+from service.outbound import sending
 from service.outbound.models import OutboundDelivery
 from service.websub import subscriptions, topics
 from service.websub.models import TopicState, WebSubSubscription
@@ -76,8 +78,8 @@ def _distribute(scope_list: set[str] | list[str]) -> list[str]:
         state.etag, state.distributed_at = etag, utcnow()
         targets = [(sid, callback) for sid, callback in db.session.execute(
             subscriptions.active(scope, fmt))]
-        for row_id in outbound.schedule_many(subscriptions.KIND, targets, state.etag):
-            enqueue_after_commit(db.session, DELIVER_TASK, row_id)
+        outbound.queue_many(db.session, DELIVER_TASK,
+                            outbound.schedule_many(subscriptions.KIND, targets, state.etag))
         changed.append(topics.url(scope, fmt))
     if changed and current_app.config["SETTINGS"].websub_hubs:
         enqueue_after_commit(db.session, PING_TASK, changed)
@@ -95,18 +97,30 @@ class WebSubHandler:
     kind = subscriptions.KIND
     task = DELIVER_TASK
 
-    def prepare(self, row: OutboundDelivery) -> outbound.Outgoing | None:
-        sub = db.session.get(WebSubSubscription, row.owner_id)
-        if sub is None or sub.expires_at <= utcnow():
-            return None  # unsubscribed, gone or expired: never delivered to
-        feed = store.get(get_redis(), sub.scope, sub.fmt)
-        if feed is None:
-            return None
-        headers = {"Content-Type": feed.content_type,
-                   "Link": discovery.link_header(sub.scope, sub.fmt)}
-        if sub.secret:
-            headers["X-Hub-Signature"] = signature(sub.secret, feed.body)
-        return outbound.Outgoing(sub.callback, feed.body, feed.etag, headers)
+    def prepare_many(self, rows: Sequence[OutboundDelivery]
+                     ) -> dict[int, outbound.Outgoing | None]:
+        subs = {sub.id: sub for sub in db.session.scalars(sa.select(WebSubSubscription).where(
+            WebSubSubscription.id.in_([row.owner_id for row in rows])))}
+        feeds: dict[tuple[str, str], store.StoredFeed | None] = {}
+        now = utcnow()
+        prepared: dict[int, outbound.Outgoing | None] = {}
+        for row in rows:
+            sub = subs.get(row.owner_id)
+            if sub is None or sub.expires_at <= now:
+                prepared[row.id] = None  # unsubscribed, gone or expired: never delivered to
+                continue
+            if (sub.scope, sub.fmt) not in feeds:  # one read per topic, not per callback
+                feeds[sub.scope, sub.fmt] = store.get(get_redis(), sub.scope, sub.fmt)
+            feed = feeds[sub.scope, sub.fmt]
+            if feed is None:
+                prepared[row.id] = None
+                continue
+            headers = {"Content-Type": feed.content_type,
+                       "Link": discovery.link_header(sub.scope, sub.fmt)}
+            if sub.secret:
+                headers["X-Hub-Signature"] = signature(sub.secret, feed.body)
+            prepared[row.id] = outbound.Outgoing(sub.callback, feed.body, feed.etag, headers)
+        return prepared
 
     def classify(self, status: int) -> outbound.Outcome:
         if 200 <= status < 300:
@@ -121,15 +135,15 @@ class WebSubHandler:
 HANDLER = WebSubHandler()
 
 
-def deliver(row_id: int) -> str:
-    """The ``push.deliver`` task: one attempt at one subscription's row."""
-    return outbound.send(row_id, HANDLER)
+def deliver(row_ids: int | list[int]) -> dict[int, str]:
+    """The ``push.deliver`` task: one attempt at one subscription's row, or at a batch."""
+    return sending.send_many([row_ids] if isinstance(row_ids, int) else row_ids, HANDLER)
 
 
 def requeue_due() -> int:
     """Beat: queue again the rows whose task may have been lost (see ``outbound.due``)."""
     ids = outbound.due(subscriptions.KIND)
     db.session.rollback()
-    for row_id in ids:
-        outbound.queue(DELIVER_TASK, row_id)
+    for start in range(0, len(ids), outbound.BATCH):
+        outbound.queue(DELIVER_TASK, ids[start:start + outbound.BATCH])
     return len(ids)

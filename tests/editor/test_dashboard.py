@@ -134,7 +134,7 @@ def test_dashboard_shows_websub_subscriptions_and_delivery_failures(
         db.session.commit()
         row = distribution.outbound.schedule("websub", subs[0].id, receiver.url("/failing"), "v1")
         db.session.commit()
-        assert distribution.deliver(row.id) == "retrying"
+        assert distribution.deliver(row.id) == {row.id: "retrying"}
         db.session.remove()
     try:
         signed_in("editor")

@@ -4,7 +4,7 @@ taken over. The handler here is a caller of the mechanism, as WebSub is; nothing
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -14,7 +14,7 @@ from flask import Flask
 
 from service.database import db, utcnow
 from service.extensions import get_redis
-from service.outbound import delivery, limits
+from service.outbound import delivery, limits, sending
 from service.outbound.delivery import Outcome, Outgoing
 from service.outbound.models import OutboundDelivery, OutboundStatus
 from tests.outbound.receiver import Receiver
@@ -30,11 +30,10 @@ class TestHandler:
     kind: str = "test"
     task: str = "outbound.test-nobody-consumes"
 
-    def prepare(self, row: OutboundDelivery) -> Outgoing | None:
-        if row.version not in self.bodies:
-            return None
-        return Outgoing(row.url, self.bodies[row.version], row.version,
-                        {"Content-Type": "text/plain"})
+    def prepare_many(self, rows: Sequence[OutboundDelivery]) -> dict[int, Outgoing | None]:
+        return {row.id: Outgoing(row.url, self.bodies[row.version], row.version,
+                                 {"Content-Type": "text/plain"})
+                if row.version in self.bodies else None for row in rows}
 
     def classify(self, status: int) -> Outcome:
         if 200 <= status < 300:
@@ -71,8 +70,8 @@ def _make_due_now(row_id: int) -> None:
 
 def test_delivered_once(ctx: Flask, receiver: Receiver, handler: TestHandler) -> None:
     row_id = _due(receiver.url())
-    assert delivery.send(row_id, handler) == "delivered"
-    assert delivery.send(row_id, handler) == "not-due"  # a duplicate task sends nothing
+    assert sending.send(row_id, handler) == "delivered"
+    assert sending.send(row_id, handler) == "not-due"  # a duplicate task sends nothing
     assert [p.body for p in receiver.posts()] == [b"first"]
     row = _row(row_id)
     assert (row.status, row.sent_version, row.last_status) == (OutboundStatus.DELIVERED, "v1", 200)
@@ -82,16 +81,16 @@ def test_retried_after_5xx_with_backoff(ctx: Flask, receiver: Receiver,
                                         handler: TestHandler) -> None:
     receiver.behaviour.statuses = [503, 500]
     row_id = _due(receiver.url())
-    assert delivery.send(row_id, handler) == "retrying"
+    assert sending.send(row_id, handler) == "retrying"
     row = _row(row_id)
     first_wait = (row.next_attempt_at - row.last_attempt_at).total_seconds()
     assert 0 < first_wait <= 30  # the first retry comes within 30 s
-    assert delivery.send(row_id, handler) == "not-due"  # not before its time
+    assert sending.send(row_id, handler) == "not-due"  # not before its time
     _make_due_now(row_id)
-    assert delivery.send(row_id, handler) == "retrying"
+    assert sending.send(row_id, handler) == "retrying"
     assert _row(row_id).attempts == 2
     _make_due_now(row_id)
-    assert delivery.send(row_id, handler) == "delivered"
+    assert sending.send(row_id, handler) == "delivered"
     assert len(receiver.posts()) == 3
 
 
@@ -106,17 +105,17 @@ def test_timeout_is_retried(ctx: Flask, receiver: Receiver, handler: TestHandler
     outbound_settings(outbound_timeout=1)
     receiver.behaviour.delay = 2.5
     row_id = _due(receiver.url())
-    assert delivery.send(row_id, handler) == "retrying"
+    assert sending.send(row_id, handler) == "retrying"
     assert "Timeout" in (_row(row_id).last_error or "")
     receiver.behaviour.delay = 0
     _make_due_now(row_id)
-    assert delivery.send(row_id, handler) == "delivered"
+    assert sending.send(row_id, handler) == "delivered"
 
 
 def test_410_ends_the_owner(ctx: Flask, receiver: Receiver, handler: TestHandler) -> None:
     receiver.behaviour.default = 410
     row_id = _due(receiver.url(), owner=7)
-    assert delivery.send(row_id, handler) == "gone"
+    assert sending.send(row_id, handler) == "gone"
     assert handler.gone == [7] and _row(row_id).status is OutboundStatus.GONE
 
 
@@ -126,12 +125,12 @@ def test_gives_up_after_the_configured_time(ctx: Flask, receiver: Receiver,
     outbound_settings(outbound_give_up=60)
     receiver.behaviour.default = 500
     row_id = _due(receiver.url())
-    assert delivery.send(row_id, handler) == "retrying"
+    assert sending.send(row_id, handler) == "retrying"
     db.session.execute(sa.update(OutboundDelivery).values(
         first_failed_at=utcnow() - timedelta(seconds=61)))
     db.session.commit()
     _make_due_now(row_id)
-    assert delivery.send(row_id, handler) == "failed"
+    assert sending.send(row_id, handler) == "failed"
     assert delivery.due("test") == []
 
 
@@ -139,7 +138,7 @@ def test_refused_address_is_never_sent(ctx: Flask, receiver: Receiver, handler: 
                                        outbound_settings: Callable[..., None]) -> None:
     outbound_settings(outbound_allow_private=False)
     row_id = _due(receiver.url())
-    assert delivery.send(row_id, handler) == "retrying"
+    assert sending.send(row_id, handler) == "retrying"
     assert "refused" in (_row(row_id).last_error or "") and receiver.received == []
 
 
@@ -149,10 +148,10 @@ def test_per_destination_cap(ctx: Flask, receiver: Receiver, handler: TestHandle
     held = limits.acquire(get_redis(), receiver.url("/other"), 1, 30)  # same host and port
     assert held is not None
     row_id = _due(receiver.url())
-    assert delivery.send(row_id, handler) == "capped"
+    assert sending.send(row_id, handler) == "capped"
     assert _row(row_id).status is OutboundStatus.PENDING and receiver.received == []
     limits.release(get_redis(), receiver.url(), held)
-    assert delivery.send(row_id, handler) == "delivered"
+    assert sending.send(row_id, handler) == "delivered"
     assert limits.in_flight(get_redis(), receiver.url()) == 0
 
 
@@ -161,7 +160,7 @@ def test_newer_version_supersedes_an_undelivered_one(ctx: Flask, receiver: Recei
     first = _due(receiver.url(), "v1")
     second = _due(receiver.url(), "v2")
     assert first == second  # one row per owner, moved forward
-    assert delivery.send(first, handler) == "delivered"
+    assert sending.send(first, handler) == "delivered"
     assert [p.body for p in receiver.posts()] == [b"second"]
 
 
@@ -172,14 +171,14 @@ def test_a_lapsed_claim_is_taken_over(ctx: Flask, receiver: Receiver,
         status=OutboundStatus.SENDING, claim_token="dead-worker",
         lease_until=utcnow() + timedelta(seconds=60)))
     db.session.commit()
-    assert delivery.due("test") == [] and delivery.send(row_id, handler) == "not-due"
+    assert delivery.due("test") == [] and sending.send(row_id, handler) == "not-due"
     db.session.execute(sa.update(OutboundDelivery).values(
         lease_until=utcnow() - timedelta(seconds=1)))
     db.session.commit()
     assert delivery.due("test") == [row_id]
-    assert delivery.send(row_id, handler) == "delivered"
+    assert sending.send(row_id, handler) == "delivered"
 
 
 def test_nothing_due_is_cancelled(ctx: Flask, receiver: Receiver, handler: TestHandler) -> None:
     row_id = _due(receiver.url(), "v9")
-    assert delivery.send(row_id, handler) == "cancelled" and receiver.received == []
+    assert sending.send(row_id, handler) == "cancelled" and receiver.received == []

@@ -50,6 +50,10 @@ def _message(endpoint: WebhookEndpoint, key: str = "announcement.published:1:t")
     return row.id
 
 
+def _attempt(row_id: int) -> str:
+    return delivery.deliver(row_id, HANDLER)[row_id]
+
+
 def _due_now(row_id: int) -> None:
     db.session.execute(sa.update(OutboundDelivery).where(OutboundDelivery.id == row_id)
                        .values(next_attempt_at=utcnow() - timedelta(seconds=5)))
@@ -61,7 +65,7 @@ def _fresh(model: type, row_id: int) -> object:
     return db.session.get(model, row_id)
 
 
-def _attempts() -> list[tuple[int, int | None]]:
+def _attempt_rows() -> list[tuple[int, int | None]]:
     db.session.expire_all()
     return [(a.attempt, a.status_code) for a in db.session.scalars(
         sa.select(WebhookAttempt).order_by(WebhookAttempt.id))]
@@ -73,14 +77,14 @@ def test_a_timeout_is_retried_with_the_same_id(ctx: Flask, receiver: Receiver,
     endpoint = _endpoint(receiver.url("/slow"))
     row_id = _message(endpoint)
     receiver.behaviour.delay = 2.5
-    assert delivery.deliver(row_id, HANDLER) == "retrying"
+    assert _attempt(row_id) == "retrying"
     receiver.behaviour.delay = 0
     _due_now(row_id)
-    assert delivery.deliver(row_id, HANDLER) == "delivered"
+    assert _attempt(row_id) == "delivered"
     first, second = receiver.wait_posts(2)
     assert first.headers["webhook-id"] == second.headers["webhook-id"]
     assert verified(endpoint.secret, second)["data"]["title"] == "Moon"
-    assert _attempts() == [(1, None), (2, 200)]
+    assert _attempt_rows() == [(1, None), (2, 200)]
     error = db.session.scalars(sa.select(WebhookAttempt.error)).first()
     assert error is not None and "Timeout" in error
 
@@ -90,14 +94,14 @@ def test_other_answers_are_retried(ctx: Flask, receiver: Receiver, status: int) 
     receiver.behaviour.statuses = [status]
     receiver.behaviour.location = receiver.url("/elsewhere")  # never followed
     row_id = _message(_endpoint(receiver.url("/hook")))
-    assert delivery.deliver(row_id, HANDLER) == "retrying"
+    assert _attempt(row_id) == "retrying"
     row = _fresh(OutboundDelivery, row_id)
     assert isinstance(row, OutboundDelivery) and row.status is OutboundStatus.RETRYING
     assert 0 < (row.next_attempt_at - utcnow()).total_seconds() <= 30  # first retry soon
     _due_now(row_id)
-    assert delivery.deliver(row_id, HANDLER) == "delivered"
+    assert _attempt(row_id) == "delivered"
     assert [p.path for p in receiver.received] == ["/hook", "/hook"]
-    assert _attempts() == [(1, status), (2, 200)]
+    assert _attempt_rows() == [(1, status), (2, 200)]
 
 
 def test_retries_give_up_and_the_message_is_failed(
@@ -106,12 +110,12 @@ def test_retries_give_up_and_the_message_is_failed(
     receiver.behaviour.default = 500
     endpoint = _endpoint(receiver.url())
     row_id = _message(endpoint)
-    assert delivery.deliver(row_id, HANDLER) == "retrying"
+    assert _attempt(row_id) == "retrying"
     db.session.execute(sa.update(OutboundDelivery).values(
         first_failed_at=utcnow() - timedelta(seconds=61)))
     db.session.commit()
     _due_now(row_id)
-    assert delivery.deliver(row_id, HANDLER) == "failed"
+    assert _attempt(row_id) == "failed"
     message = db.session.scalars(sa.select(WebhookMessage)).one()
     assert message.status is MessageStatus.FAILED
     assert delivery.outbound.due(endpoints.KIND) == []  # nothing more is sent
@@ -126,26 +130,26 @@ def test_an_endpoint_failing_for_the_period_is_disabled(
     receiver.behaviour.default = 503
     endpoint = _endpoint(receiver.url())
     row_id = _message(endpoint)
-    assert delivery.deliver(row_id, HANDLER) == "retrying"
+    assert _attempt(row_id) == "retrying"
     db.session.execute(sa.update(WebhookEndpoint).values(
         failing_since=utcnow() - timedelta(seconds=3599)))
     db.session.commit()
     _due_now(row_id)
-    assert delivery.deliver(row_id, HANDLER) == "retrying"
+    assert _attempt(row_id) == "retrying"
     still = _fresh(WebhookEndpoint, endpoint.id)
     assert isinstance(still, WebhookEndpoint) and still.enabled  # a second short
     db.session.execute(sa.update(WebhookEndpoint).values(
         failing_since=utcnow() - timedelta(seconds=3601)))
     db.session.commit()
     _due_now(row_id)
-    assert delivery.deliver(row_id, HANDLER) == "retrying"
+    assert _attempt(row_id) == "retrying"
     off = _fresh(WebhookEndpoint, endpoint.id)
     assert isinstance(off, WebhookEndpoint) and not off.enabled
     assert off.disabled_reason is not None
     assert "every delivery failed" in off.disabled_reason and "HTTP 503" in off.disabled_reason
     sent = len(receiver.received)
     _due_now(row_id)
-    assert delivery.deliver(row_id, HANDLER) == "cancelled"  # nothing to a disabled endpoint
+    assert _attempt(row_id) == "cancelled"  # nothing to a disabled endpoint
     assert len(receiver.received) == sent
     # An admin turning it back on starts afresh.
     endpoints.change(off, enabled=True)
@@ -157,10 +161,10 @@ def test_a_success_starts_the_failing_clock_over(ctx: Flask, receiver: Receiver)
     receiver.behaviour.statuses = [500]
     endpoint = _endpoint(receiver.url())
     row_id = _message(endpoint)
-    assert delivery.deliver(row_id, HANDLER) == "retrying"
+    assert _attempt(row_id) == "retrying"
     failing = _fresh(WebhookEndpoint, endpoint.id)
     assert isinstance(failing, WebhookEndpoint) and failing.failing_since is not None
     _due_now(row_id)
-    assert delivery.deliver(row_id, HANDLER) == "delivered"
+    assert _attempt(row_id) == "delivered"
     healthy = _fresh(WebhookEndpoint, endpoint.id)
     assert isinstance(healthy, WebhookEndpoint) and healthy.failing_since is None
