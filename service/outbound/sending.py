@@ -7,8 +7,9 @@ The rules (claims, the per-destination cap, backoff, giving up) are described in
 2. **prepare** the claimed rows in one go (``Handler.prepare_many``), committed, so no lock
    or snapshot is held over the requests;
 3. **send** each request on its own thread (at most ``PARALLEL``), one client for the batch,
-   each inside a slot of its destination's cap; a row whose destination is full is put back
-   untouched (no attempt counted) and queued again shortly;
+   each inside a slot of its destination's cap (waiting up to ``SLOT_WAIT`` for one); a row
+   whose destination stays full is put back untouched (no attempt counted) and queued again
+   shortly;
 4. **record** every outcome under one ``SELECT ... FOR UPDATE`` and one commit; rows whose
    claim was taken over (our lease lapsed) are left to their new owner.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import math
 import random
+import time
 import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +39,7 @@ from service.outbound.guard import RefusedAddress
 from service.outbound.models import OutboundDelivery, OutboundStatus
 
 PARALLEL = 8  # requests in flight at once for one batch
+SLOT_WAIT = 1.0  # seconds a request waits for a slot of its destination before giving up
 LEASE_MARGIN = 5  # seconds past the batch's longest possible run before a claim is abandoned
 
 
@@ -103,7 +106,7 @@ def _send_all(outgoing: dict[int, Outgoing], handler: Handler,
     conn = get_redis()
 
     def one(item: Outgoing) -> _Answer:
-        slot = limits.acquire(conn, item.url, config.outbound_per_destination, slot_seconds)
+        slot = _slot(item.url)
         if slot is None:
             return _Answer(None)
         try:
@@ -116,6 +119,15 @@ def _send_all(outgoing: dict[int, Outgoing], handler: Handler,
             return _Answer(Outcome.RETRY, error=f"{type(exc).__name__}: {exc}"[:500])
         finally:
             limits.release(conn, item.url, slot)
+
+    def _slot(url: str) -> str | None:
+        """A slot of ``url``'s destination, waiting up to ``SLOT_WAIT`` for one: a batch to
+        one host takes turns within its cap rather than sending most of its rows back."""
+        deadline = time.monotonic() + SLOT_WAIT
+        while (slot := limits.acquire(conn, url, config.outbound_per_destination,
+                                      slot_seconds)) is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return slot
 
     with make_client(timeout=config.outbound_timeout,
                      allow_private=config.outbound_allow_private) as client:

@@ -182,3 +182,46 @@ def test_a_lapsed_claim_is_taken_over(ctx: Flask, receiver: Receiver,
 def test_nothing_due_is_cancelled(ctx: Flask, receiver: Receiver, handler: TestHandler) -> None:
     row_id = _due(receiver.url(), "v9")
     assert sending.send(row_id, handler) == "cancelled" and receiver.received == []
+
+
+def test_a_batch_records_each_row_its_own_way(ctx: Flask, receiver: Receiver,
+                                              handler: TestHandler,
+                                              outbound_settings: Callable[..., None]) -> None:
+    """One batch: delivered, retried (a 500), gone (410), cancelled (nothing to send), not
+    due (claimed by a live worker elsewhere), all recorded in their own rows."""
+    ok = [_due(receiver.url(f"/ok/{n}"), owner=n) for n in range(10)]
+    cancelled = _due(receiver.url("/nothing"), "v9", owner=20)
+    busy = _due(receiver.url("/busy"), owner=21)
+    db.session.execute(sa.update(OutboundDelivery).where(OutboundDelivery.id == busy).values(
+        status=OutboundStatus.SENDING, claim_token="alive",
+        lease_until=utcnow() + timedelta(seconds=60)))
+    db.session.commit()
+    results = sending.send_many([*ok, cancelled, busy], handler)
+    assert results == {**dict.fromkeys(ok, "delivered"), cancelled: "cancelled",
+                       busy: "not-due"}
+    assert sorted(p.path for p in receiver.posts()) == sorted(f"/ok/{n}" for n in range(10))
+    assert all(_row(r).status is OutboundStatus.DELIVERED and _row(r).sent_version == "v1"
+               for r in ok)
+    assert _row(busy).claim_token == "alive"  # untouched
+    receiver.behaviour.default = 500
+    failing = [_due(receiver.url(f"/fail/{n}"), owner=30 + n) for n in range(3)]
+    assert set(sending.send_many(failing, handler).values()) == {"retrying"}
+    assert all(_row(r).attempts == 1 for r in failing)
+    receiver.behaviour.default = 410
+    gone = _due(receiver.url("/gone"), owner=40)
+    assert sending.send_many([gone], handler) == {gone: "gone"} and handler.gone == [40]
+
+
+def test_a_full_destination_puts_the_row_back_untouched(
+        ctx: Flask, receiver: Receiver, handler: TestHandler,
+        outbound_settings: Callable[..., None]) -> None:
+    outbound_settings(outbound_per_destination=1)
+    held = limits.acquire(get_redis(), receiver.url(), 1, 30)
+    rows = [_due(receiver.url(f"/{n}"), owner=n) for n in range(3)]
+    assert set(sending.send_many(rows, handler).values()) == {"capped"}  # after SLOT_WAIT
+    assert all(_row(r).status is OutboundStatus.PENDING and _row(r).attempts == 0
+               and _row(r).claim_token is None for r in rows)
+    assert receiver.received == []
+    assert held is not None
+    limits.release(get_redis(), receiver.url(), held)
+    assert set(sending.send_many(rows, handler).values()) == {"delivered"}
