@@ -45,6 +45,17 @@ def acquire(conn: redis.Redis, url: str, cap: int, lease_seconds: float) -> str 
     return token if taken else None
 
 
+def acquire_waiting(conn: redis.Redis, url: str, cap: int, lease_seconds: float,
+                    wait: float) -> str | None:
+    """:func:`acquire`, trying again for up to ``wait`` seconds: requests to one host take
+    turns within its cap rather than being sent back to the queue at once."""
+    deadline = time.monotonic() + wait
+    while (slot := acquire(conn, url, cap, lease_seconds)) is None \
+            and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return slot
+
+
 def release(conn: redis.Redis, url: str, token: str) -> None:
     conn.zrem(PREFIX + destination(url), token)
 

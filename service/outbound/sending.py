@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 import random
-import time
 import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -106,7 +105,8 @@ def _send_all(outgoing: dict[int, Outgoing], handler: Handler,
     conn = get_redis()
 
     def one(item: Outgoing) -> _Answer:
-        slot = _slot(item.url)
+        slot = limits.acquire_waiting(conn, item.url, config.outbound_per_destination,
+                                      slot_seconds, SLOT_WAIT)
         if slot is None:
             return _Answer(None)
         try:
@@ -119,15 +119,6 @@ def _send_all(outgoing: dict[int, Outgoing], handler: Handler,
             return _Answer(Outcome.RETRY, error=f"{type(exc).__name__}: {exc}"[:500])
         finally:
             limits.release(conn, item.url, slot)
-
-    def _slot(url: str) -> str | None:
-        """A slot of ``url``'s destination, waiting up to ``SLOT_WAIT`` for one: a batch to
-        one host takes turns within its cap rather than sending most of its rows back."""
-        deadline = time.monotonic() + SLOT_WAIT
-        while (slot := limits.acquire(conn, url, config.outbound_per_destination,
-                                      slot_seconds)) is None and time.monotonic() < deadline:
-            time.sleep(0.02)
-        return slot
 
     with make_client(timeout=config.outbound_timeout,
                      allow_private=config.outbound_allow_private) as client:

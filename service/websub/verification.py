@@ -10,6 +10,7 @@ the SSRF guard refuses) changes nothing. Safe to run twice: a decided request is
 from __future__ import annotations
 
 import logging
+import random
 import secrets
 from datetime import timedelta
 from typing import Any, cast
@@ -20,9 +21,13 @@ import sqlalchemy as sa
 from flask import current_app
 
 from service.database import db, utcnow
+from service.extensions import get_redis
+from service.outbound import delivery as outbound
+from service.outbound import limits, sending
 from service.outbound.client import make_client, request
 from service.outbound.guard import RefusedAddress
 from service.websub import subscriptions
+from service.websub.hub import VERIFY_TASK
 from service.websub.models import HubRequest, RequestStatus, WebSubSubscription
 
 log = logging.getLogger(__name__)
@@ -53,7 +58,8 @@ def _ask(callback: str, params: dict[str, str]) -> tuple[bool, str]:
 
 
 def verify(request_id: int) -> str:
-    """Verify one request and apply it; returns ``verified``, ``refused`` or ``skipped``."""
+    """Verify one request and apply it; returns ``verified``, ``refused``, ``skipped`` or
+    ``capped`` (the callback's host is at its cap: queued again shortly, nothing decided)."""
     row = db.session.get(HubRequest, request_id)
     if row is None or row.status is not RequestStatus.PENDING:
         return "skipped"
@@ -62,7 +68,18 @@ def verify(request_id: int) -> str:
     if row.mode == "subscribe":
         params["hub.lease_seconds"] = str(row.lease_seconds)
     db.session.commit()  # hold no transaction while waiting on someone else's server
-    ok, reason = _ask(row.callback, params)
+    settings = current_app.config["SETTINGS"]
+    conn = get_redis()
+    slot = limits.acquire_waiting(conn, row.callback, settings.outbound_per_destination,
+                                  settings.outbound_timeout * 4 + 5, sending.SLOT_WAIT)
+    if slot is None:  # the callback's host has its share in flight: wait in the queue
+        wait = random.uniform(*outbound.CAP_WAIT)  # noqa: S311 (jitter)
+        outbound.queue(VERIFY_TASK, request_id, wait)
+        return "capped"
+    try:
+        ok, reason = _ask(row.callback, params)
+    finally:
+        limits.release(conn, row.callback, slot)
     decided = cast(sa.CursorResult[Any], db.session.execute(  # an UPDATE's result
         sa.update(HubRequest).where(HubRequest.id == request_id,
                                     HubRequest.status == RequestStatus.PENDING)

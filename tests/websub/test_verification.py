@@ -10,6 +10,8 @@ import sqlalchemy as sa
 from flask import Flask
 
 from service.database import db
+from service.extensions import get_redis
+from service.outbound import limits
 from service.websub import verification
 from service.websub.models import HubRequest, RequestStatus, WebSubSubscription
 from tests.outbound.receiver import Receiver
@@ -98,3 +100,24 @@ def test_private_callback_refused_without_traffic(ctx: Flask, receiver: Receiver
     assert verification.verify(request_id) == "refused"
     assert "loopback" in (db.session.get(HubRequest, request_id).reason or "")
     assert receiver.received == [] and _subscriptions(ctx) == []
+
+
+def test_verification_waits_its_turn_at_a_full_host(ctx: Flask, receiver: Receiver,
+                                                    hub_request: Callable[..., int],
+                                                    outbound_settings: Callable[..., None]
+                                                    ) -> None:
+    """The per-destination cap covers verification GETs too: at a host with all its slots
+    held, nothing is sent and nothing decided; the request is queued again."""
+    outbound_settings(outbound_per_destination=1)
+    held = limits.acquire(get_redis(), receiver.url("/elsewhere"), 1, 30)  # same host:port
+    assert held is not None
+    request_id = hub_request("subscribe", receiver.url())
+    assert verification.verify(request_id) == "capped"
+    assert receiver.received == []
+    assert db.session.get(HubRequest, request_id, populate_existing=True).status \
+        is RequestStatus.PENDING
+    limits.release(get_redis(), receiver.url(), held)
+    # A worker may have taken the requeued task meanwhile; either way it is decided once.
+    assert verification.verify(request_id) in ("verified", "skipped")
+    assert [r.method for r in receiver.received] == ["GET"]
+    assert [callback for callback, _, _ in _subscriptions(ctx)] == [receiver.url()]
