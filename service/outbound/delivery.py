@@ -39,7 +39,7 @@ __all__ = ["Handler", "Outcome", "Outgoing", "backoff", "due", "queue", "queue_m
 
 log = logging.getLogger(__name__)
 
-BATCH = 25  # rows per task in a fan-out
+BATCH = 50  # rows per task in a fan-out (25 measured slower: more per-task overhead)
 CAP_WAIT = (0.2, 1.0)  # seconds before a capped delivery tries again (uniform)
 BACKOFF_BASE = 2.0  # the first retry comes 1-2 s after the failure, well within 30 s
 BACKOFF_MAX = 900.0

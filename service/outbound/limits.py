@@ -45,19 +45,40 @@ def acquire(conn: redis.Redis, url: str, cap: int, lease_seconds: float) -> str 
     return token if taken else None
 
 
-def acquire_waiting(conn: redis.Redis, url: str, cap: int, lease_seconds: float,
-                    wait: float) -> str | None:
-    """:func:`acquire`, trying again for up to ``wait`` seconds: requests to one host take
-    turns within its cap rather than being sent back to the queue at once."""
+# Up to len(ARGV) - 3 slots at once: KEYS[1]; ARGV: now, expiry, cap, tokens...
+_ACQUIRE_MANY = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+local free = tonumber(ARGV[3]) - redis.call('ZCARD', KEYS[1])
+local granted = 0
+for i = 4, #ARGV do
+  if granted >= free then break end
+  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[i])
+  granted = granted + 1
+end
+redis.call('EXPIRE', KEYS[1], 3600)
+return granted
+"""
+
+
+def acquire_many(conn: redis.Redis, url: str, cap: int, lease_seconds: float, want: int,
+                 wait: float) -> list[str]:
+    """Up to ``want`` slots for ``url``'s destination in one round trip, trying again for up
+    to ``wait`` seconds while none is free: a batch to one host takes turns within its cap
+    rather than being sent back to the queue at once. Their tokens (empty: still full)."""
     deadline = time.monotonic() + wait
-    while (slot := acquire(conn, url, cap, lease_seconds)) is None \
-            and time.monotonic() < deadline:
+    while True:
+        tokens = [uuid.uuid4().hex for _ in range(want)]
+        now = time.time()
+        granted = int(cast(int, conn.eval(_ACQUIRE_MANY, 1, PREFIX + destination(url), now,
+                                          now + lease_seconds, cap, *tokens)))
+        if granted or time.monotonic() >= deadline:
+            return tokens[:granted]
         time.sleep(0.02)
-    return slot
 
 
-def release(conn: redis.Redis, url: str, token: str) -> None:
-    conn.zrem(PREFIX + destination(url), token)
+def release(conn: redis.Redis, url: str, *tokens: str) -> None:
+    if tokens:
+        conn.zrem(PREFIX + destination(url), *tokens)
 
 
 def in_flight(conn: redis.Redis, url: str) -> int:

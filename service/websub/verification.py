@@ -70,16 +70,16 @@ def verify(request_id: int) -> str:
     db.session.commit()  # hold no transaction while waiting on someone else's server
     settings = current_app.config["SETTINGS"]
     conn = get_redis()
-    slot = limits.acquire_waiting(conn, row.callback, settings.outbound_per_destination,
-                                  settings.outbound_timeout * 4 + 5, sending.SLOT_WAIT)
-    if slot is None:  # the callback's host has its share in flight: wait in the queue
+    slot = limits.acquire_many(conn, row.callback, settings.outbound_per_destination,
+                               settings.outbound_timeout * 4 + 5, 1, sending.SLOT_WAIT)
+    if not slot:  # the callback's host has its share in flight: wait in the queue
         wait = random.uniform(*outbound.CAP_WAIT)  # noqa: S311 (jitter)
         outbound.queue(VERIFY_TASK, request_id, wait)
         return "capped"
     try:
         ok, reason = _ask(row.callback, params)
     finally:
-        limits.release(conn, row.callback, slot)
+        limits.release(conn, row.callback, *slot)
     decided = cast(sa.CursorResult[Any], db.session.execute(  # an UPDATE's result
         sa.update(HubRequest).where(HubRequest.id == request_id,
                                     HubRequest.status == RequestStatus.PENDING)
