@@ -61,6 +61,7 @@ class Announcement(Model):
     __table_args__ = (
         sa.Index("ix_announcements_status_published_at", "status", "published_at"),
         sa.Index("ix_announcements_status_publish_at", "status", "publish_at"),
+        sa.Index("ix_announcements_status_retracted_at", "status", "retracted_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -79,6 +80,10 @@ class Announcement(Model):
     )
     publish_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the embargo, if scheduled
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When it was withdrawn and the editor's reason (one line, shown on its page and in the
+    # Atom feeds' tombstones; None when none was given).
+    retracted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    retraction_reason: Mapped[str | None] = mapped_column(sa.String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("editors.id", ondelete="SET NULL"))

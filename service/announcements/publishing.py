@@ -229,15 +229,23 @@ def unschedule(announcement: Announcement) -> None:
         events.record(events.UNSCHEDULED, announcement)
 
 
-def retract(announcement: Announcement) -> None:
-    """Withdraw a published announcement: gone from feeds and lists, its page says so."""
+def retract(announcement: Announcement, reason: str | None = None) -> None:
+    """Withdraw a published announcement: gone from lists, RSS and JSON Feed; its page answers
+    410 with the date and ``reason``; its Atom feeds carry a tombstone for a while.
+
+    ``reason`` is one line the caller has checked against ``text_rules`` (empty means none).
+    Retracting again changes nothing, the first time and reason stand: readers were told.
+    """
     if announcement.status is Status.RETRACTED:
         return
     if announcement.status is not Status.PUBLISHED:
         raise NotAllowed(f"only a published announcement can be retracted, not a "
                          f"{announcement.status.value} one")
+    now = utcnow()
     announcement.status = Status.RETRACTED
-    announcement.updated_at = utcnow()
+    announcement.retracted_at = now
+    announcement.retraction_reason = reason or None
+    announcement.updated_at = now
     db.session.flush()
     events.record(events.RETRACTED, announcement)
 

@@ -14,6 +14,7 @@ import re
 
 TITLE_MAX = 300
 SUMMARY_MAX = 1000
+REASON_MAX = 500  # why an announcement was retracted: one line, ruled like a title
 BODY_MAX = 200_000
 SLUG_MAX = 200
 TERM_MAX = 64  # one tag or partner slug

@@ -54,6 +54,8 @@ def _representation(item: Announcement) -> dict[str, Any]:
         partners=[p.slug for p in item.partners],
         publish_at=item.publish_at,
         published_at=item.published_at,
+        retracted_at=item.retracted_at,
+        retraction_reason=item.retraction_reason,
         created_at=item.created_at,
         updated_at=item.updated_at,
     ).model_dump(mode="json")
@@ -237,7 +239,7 @@ def _act(announcement_id: int, verb: str, body: type[BaseModel],
     editor = auth.required_editor()
     auth.require_publisher(editor, verb)
     item = _for_change(announcement_id, editor)
-    data = parsing.body(body, optional=body is schemas.EmptyRequest)
+    data = parsing.body(body, optional=body in (schemas.EmptyRequest, schemas.RetractRequest))
     apply(item, data)
     db.session.commit()
     return _item_response(item)
@@ -279,8 +281,13 @@ def unschedule_announcement(announcement_id: int) -> Response:
 
 
 @bp.post("/announcements/<int:announcement_id>/retract")
-@operation(summary="Retract a published announcement", body=schemas.EmptyRequest,
-           body_optional=True, **_ACTION)
+@operation(summary="Retract a published announcement", body=schemas.RetractRequest,
+           body_optional=True,
+           description="Gone from lists, RSS and JSON Feed; the page and anonymous GETs answer "
+                       "410; the Atom feeds carry a tombstone (RFC 6721) with the reason for "
+                       "TOMBSTONE_DAYS. The body, and its reason, are optional; retracting "
+                       "again changes nothing (the first time and reason stand).",
+           **_ACTION)
 def retract_announcement(announcement_id: int) -> Response:
-    return _act(announcement_id, "retract", schemas.EmptyRequest,
-                lambda item, _: publishing.retract(item))
+    return _act(announcement_id, "retract", schemas.RetractRequest,
+                lambda item, data: publishing.retract(item, data.reason))

@@ -24,6 +24,7 @@ _NOT_IN_TEXT = r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\ud800-\udfff"
 
 TITLE_PATTERN = rf"^[^\s{_NOT_IN_TITLE}](?:[^{_NOT_IN_TITLE}]*[^\s{_NOT_IN_TITLE}])?$"
 TEXT_PATTERN = rf"^[^{_NOT_IN_TEXT}]*$"
+REASON_PATTERN = rf"^[^{_NOT_IN_TITLE}]*$"
 # RFC 3339 section 5.6 date-time, with the offset required (no local time).
 TIMESTAMP_PATTERN = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}"
                      r"(?:\.[0-9]{1,9})?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})$")
@@ -36,6 +37,12 @@ TITLE: dict[str, Any] = {
 TEXT: dict[str, Any] = {
     "pattern": TEXT_PATTERN,
     "description": "Text with " + text_rules.TEXT_RULE + ".",
+}
+REASON: dict[str, Any] = {
+    "pattern": REASON_PATTERN,
+    "description": f"Why it was withdrawn: up to {text_rules.REASON_MAX} characters, "
+                   f"{text_rules.TITLE_RULE}. Shown on the announcement's page and in its Atom "
+                   "feeds' tombstone (at:comment); empty or absent: no reason given.",
 }
 FUTURE = "must be later than the server's clock when the request arrives, else 422"
 TIMESTAMP: dict[str, Any] = {

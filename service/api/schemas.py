@@ -95,6 +95,9 @@ Summary = Annotated[str, StringConstraints(strip_whitespace=True,
                     AfterValidator(_multi_line), Field(json_schema_extra=rules.TEXT)]
 Body = Annotated[str, StringConstraints(max_length=text_rules.BODY_MAX),
                  AfterValidator(_multi_line), Field(json_schema_extra=rules.TEXT)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True,
+                                          max_length=text_rules.REASON_MAX),
+                   AfterValidator(_single_line), Field(json_schema_extra=rules.REASON)]
 Slug = Annotated[str, StringConstraints(min_length=1, max_length=text_rules.TERM_MAX,
                                         pattern=SLUG_PATTERN)]
 AnnouncementSlug = Annotated[
@@ -116,7 +119,8 @@ _PATTERN_WORDS = {
                   "like remote-sensing",
     LANGUAGE_PATTERN: "must be a BCP 47 language tag such as en, fr or pt-BR",
 }
-READ_ONLY = {"id", "uid", "url", "body_html", "published_at", "created_at", "updated_at"}
+READ_ONLY = {"id", "uid", "url", "body_html", "published_at", "created_at", "updated_at",
+             "retracted_at", "retraction_reason"}
 
 
 class _Input(BaseModel):
@@ -178,6 +182,12 @@ class ScheduleRequest(_Input):
     publish_at: Timestamp = Field(description=f"When it goes public; {rules.FUTURE}.")
 
 
+class RetractRequest(_Input):
+    """The body of a retraction, optional as a whole."""
+
+    reason: Reason = Field("", description="Why it was withdrawn (one line).")
+
+
 class EmptyRequest(_Input):
     """No fields: the action needs none (the body may also be left out)."""
 
@@ -212,6 +222,9 @@ class Announcement(BaseModel):
     partners: list[str]
     publish_at: OutTimestamp | None
     published_at: OutTimestamp | None
+    retracted_at: OutTimestamp | None
+    retraction_reason: str | None = Field(description="Why it was withdrawn; null: no reason "
+                                                      "given, or not retracted.")
     created_at: OutTimestamp
     updated_at: OutTimestamp
 

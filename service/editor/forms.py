@@ -187,6 +187,20 @@ class ScheduleForm(FlaskForm):
         return self.publish_at.data.replace(tzinfo=UTC)
 
 
+class RetractForm(FlaskForm):
+    """Retracting asks why: readers see the reason on the page and in the Atom tombstone."""
+
+    reason = StringField(
+        "Reason (shown to readers)",
+        description="One line, optional, e.g. 'Issued in error: the launch date was wrong.'",
+        filters=[lambda value: value.strip() if value else value],
+        validators=[Length(max=text_rules.REASON_MAX,
+                           message=f"must be at most {text_rules.REASON_MAX} characters"),
+                    _title],
+    )
+    submit = SubmitField("Retract")
+
+
 class PasswordForm(FlaskForm):
     current = PasswordField(
         "Current password",

@@ -16,7 +16,7 @@ from service.announcements.models import Announcement
 from service.database import db
 from service.editor import auth
 from service.editor.blueprint import back_to, bp, get_announcement
-from service.editor.forms import ScheduleForm
+from service.editor.forms import RetractForm, ScheduleForm
 from service.editors.models import Editor
 
 
@@ -72,7 +72,12 @@ def unschedule(announcement_id: int) -> Response:
 @bp.post("/announcements/<int:announcement_id>/retract")
 def retract(announcement_id: int) -> Response:
     _, item = _publisher_and_item(announcement_id)
-    return _status_change(item, lambda: publishing.retract(item),
+    form = RetractForm()
+    if not form.validate():
+        flash("Not retracted: the reason " + "; ".join(form.reason.errors), "error")
+        return back_to(item)
+    reason = form.reason.data or None
+    return _status_change(item, lambda: publishing.retract(item, reason),
                           "Retracted: gone from lists and feeds; its page says it was retracted.",
                           "Not retracted")
 

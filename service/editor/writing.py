@@ -21,7 +21,13 @@ from service.database import db
 from service.editor import auth
 from service.editor import dashboard as stats
 from service.editor.blueprint import bp, get_announcement, page_number
-from service.editor.forms import AnnouncementForm, ScheduleForm, add_error, join_slugs
+from service.editor.forms import (
+    AnnouncementForm,
+    RetractForm,
+    ScheduleForm,
+    add_error,
+    join_slugs,
+)
 from service.editors.models import Editor
 
 PER_PAGE = 50
@@ -196,6 +202,7 @@ def edit(announcement_id: int) -> str | Response:
         item=item,
         preview=preview,
         schedule_form=ScheduleForm(formdata=None, publish_at=item.publish_at),
+        retract_form=RetractForm(formdata=None),
         slug_editable=_slug_editable(item),
         submitted=bool(revisions.submitted_among([item.id])),
     )
