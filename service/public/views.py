@@ -130,10 +130,12 @@ def announcement(slug: str) -> tuple[str, int]:
     ).first()
     if item is None or item.status in (Status.DRAFT, Status.SCHEDULED):
         abort(404)  # an embargoed announcement does not exist for readers
-    status = 410 if item.status is Status.RETRACTED else 200
-    return render_template(
-        "public/announcement.html", item=item, feeds=feed_links(scopes.ALL, "All announcements")
-    ), status
+    feeds = feed_links(scopes.ALL, "All announcements")
+    if item.status is Status.RETRACTED:
+        # 410 Gone: it existed and was withdrawn on purpose. The notice gives the date and the
+        # editor's reason, not the title or the text, which may be what was wrong.
+        return render_template("public/withdrawn.html", item=item, feeds=feeds), 410
+    return render_template("public/announcement.html", item=item, feeds=feeds), 200
 
 
 def _published_counts(model: type[TopicT], link: sa.Table) -> list[tuple[TopicT, int]]:

@@ -9,6 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from service import security
 from service.announcements import publishing
 from service.announcements.models import Announcement, Status
 from service.database import db, utcnow
@@ -149,14 +150,40 @@ def test_arabic_announcement_reads_right_to_left(clean_app: Flask, client: Flask
 
 
 def test_retracted_page_says_so_with_410(clean_app: Flask, client: FlaskClient) -> None:
-    item_id = factories.announcement(clean_app, title="Withdrawn", body="secret details")
+    item_id = factories.announcement(clean_app, title="Withdrawn", body="secret details",
+                                     summary="a summary")
+    with clean_app.app_context():
+        item = db.session.get(Announcement, item_id)
+        publishing.retract(item, "Issued in error: <the date> & place were wrong.")
+        db.session.commit()
+        when = item.retracted_at
+    page = client.get("/announcements/withdrawn")
+    assert page.status_code == 410
+    assert page.mimetype == "text/html"
+    text = page.text
+    assert f"This announcement was withdrawn on <time datetime=\"{when.isoformat()}\">" \
+           f"{when:%d %B %Y}</time>" in text
+    assert "Issued in error: &lt;the date&gt; &amp; place were wrong." in text  # escaped
+    # Neither the title nor the text: they may be what was wrong.
+    for hidden in ("Withdrawn<", ">Withdrawn", "secret details", "a summary"):
+        assert hidden not in text, hidden
+    assert '<meta name="robots" content="noindex">' in text
+    assert '<main id="main"' in text and 'rel="alternate"' in text  # the site's layout
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    assert page.headers["Content-Security-Policy"] == security.CONTENT_SECURITY_POLICY
+    assert "Withdrawn" not in client.get("/").text
+
+
+def test_retracted_page_without_a_reason_gives_the_date_only(
+    clean_app: Flask, client: FlaskClient
+) -> None:
+    item_id = factories.announcement(clean_app, title="Quiet")
     with clean_app.app_context():
         publishing.retract(db.session.get(Announcement, item_id))
         db.session.commit()
-    page = client.get("/announcements/withdrawn")
+    page = client.get("/announcements/quiet")
     assert page.status_code == 410
-    assert "has been retracted" in page.text and "secret details" not in page.text
-    assert "Withdrawn" not in client.get("/").text
+    assert "This announcement was withdrawn on" in page.text and "Reason:" not in page.text
 
 
 @pytest.mark.parametrize("path", ["/", "/tags/common", "/partners/esa", "/feeds"])
