@@ -69,6 +69,8 @@ class Settings:
     # An endpoint whose every attempt has failed for this many seconds is disabled (the reason
     # is shown on its admin page and in the API); a success in between starts the clock over.
     webhook_disable_after: int = 5 * 86400
+    # Days a retracted announcement stays in its Atom feeds as an RFC 6721 tombstone.
+    tombstone_days: int = 30
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -216,4 +218,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         webhook_disable_after=_int("WEBHOOK_DISABLE_AFTER",
                                    get("WEBHOOK_DISABLE_AFTER") or str(5 * 86400),
                                    60, 90 * 86400),
+        tombstone_days=_int("TOMBSTONE_DAYS", get("TOMBSTONE_DAYS") or "30", 0, 3650),
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -18,10 +18,11 @@ from sqlalchemy.orm import selectinload
 from service import urls
 from service.announcements import queries
 from service.announcements.models import Announcement, Partner, Status, Tag
-from service.database import db
+from service.database import db, utcnow
 from service.extensions import get_redis
 from service.feeds import discovery, scopes, store
 from service.feeds.formats import FORMATS, FeedItem, FeedMeta
+from service.feeds.tombstones import Tombstone
 
 LOCK_TIMEOUT = 60  # seconds; a build takes milliseconds, this only frees a dead worker's lock
 
@@ -43,6 +44,30 @@ def _scope_filter(scope: str) -> tuple[sa.ColumnElement[bool] | None, Tag | Part
     if partner is None:
         raise UnknownScope(scope)
     return Announcement.partners.any(Partner.id == partner.id), partner
+
+
+def entry_id(uid: uuid.UUID) -> str:
+    """An announcement's id in every feed (Atom id, RSS guid, JSON id, tombstone ref)."""
+    return f"urn:uuid:{uid}"
+
+
+def _tombstones(where: sa.ColumnElement[bool] | None) -> tuple[Tombstone, ...]:
+    """The scope's announcements retracted in the last ``TOMBSTONE_DAYS``, newest first."""
+    days = current_app.config["SETTINGS"].tombstone_days
+    if days <= 0:
+        return ()
+    query = (
+        sa.select(Announcement.uid, Announcement.retracted_at, Announcement.retraction_reason)
+        .where(Announcement.status == Status.RETRACTED,
+               Announcement.retracted_at >= utcnow() - timedelta(days=days))
+        .order_by(Announcement.retracted_at.desc(), Announcement.id.desc())
+        .limit(current_app.config["FEED_SIZE"])
+    )
+    if where is not None:
+        query = query.where(where)
+    rows: Iterable[tuple[uuid.UUID, datetime | None, str | None]] = db.session.execute(query)
+    return tuple(Tombstone(entry_id(uid), when, reason or "")
+                 for uid, when, reason in rows if when is not None)  # the filter saw to it
 
 
 def _meta(scope: str, row: Tag | Partner | None, where: sa.ColumnElement[bool] | None) -> FeedMeta:
@@ -73,6 +98,7 @@ def _meta(scope: str, row: Tag | Partner | None, where: sa.ColumnElement[bool] |
         author_name="International Partnerships Office",
         updated=db.session.scalar(retracted),
         hubs=discovery.hub_urls(),
+        tombstones=_tombstones(where),
     )
 
 
@@ -90,7 +116,7 @@ def _items(where: sa.ColumnElement[bool] | None) -> list[FeedItem]:
     for a in db.session.scalars(query):
         published = _published_at(a)
         items.append(FeedItem(
-            id=f"urn:uuid:{a.uid}",
+            id=entry_id(a.uid),
             url=urls.announcement(a.slug),
             title=a.title,
             summary=a.summary,

@@ -9,8 +9,10 @@ the 2-core dev machine, CPython 3.11, feedgen 1.0, lxml 6.1, items with ~2 KB of
 Items are shown in the order given (the caller sends newest first).
 
 Choices worth knowing:
-- Times are shown in UTC to the second (RSS cannot show more, and all three formats should say
-  the same thing).
+- Times are shown in UTC to the millisecond in Atom (``2024-05-01T09:30:15.250+00:00``) and
+  JSON Feed (``...15.250Z``), always with three digits, so items published within one second
+  (an embargoed batch, an import) keep distinct, ordered times; RSS dates (RFC 822) cannot show
+  less than a second. Finer digits are dropped, so the bytes do not move with microseconds.
 - A feed's updated time (Atom <updated>, RSS <lastBuildDate>) is the latest of every item's
   updated and ``FeedMeta.updated``; RSS <pubDate> is the latest item's published. An empty
   feed has no item to take a time from, so it takes ``FeedMeta.updated``: the caller knows
@@ -40,6 +42,8 @@ from datetime import UTC, datetime
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
+
+from service.feeds.tombstones import AtomTombstones, Tombstone
 
 __all__ = [
     "EMPTY_FEED_UPDATED",
@@ -94,6 +98,8 @@ class FeedMeta:
     updated: datetime | None = None
     # WebSub hubs the feed names (rel="hub" links, JSON Feed ``hubs``): ours first.
     hubs: tuple[str, ...] = ()
+    # Entries withdrawn lately: Atom shows them as RFC 6721 tombstones, RSS and JSON nothing.
+    tombstones: tuple[Tombstone, ...] = ()
 
 
 # XML 1.0 Char minus the discouraged C1 controls (U+0085 NEL is allowed: it is a line end).
@@ -109,7 +115,13 @@ def _clean(text: str) -> str:
 def _utc(moment: datetime) -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"feed times must be timezone-aware, got {moment!r}")
-    return moment.astimezone(UTC).replace(microsecond=0)
+    moment = moment.astimezone(UTC)
+    return moment.replace(microsecond=moment.microsecond - moment.microsecond % 1000)
+
+
+def _atom_time(moment: datetime) -> str:
+    """RFC 3339 in UTC with milliseconds: ``2024-05-01T09:30:15.250+00:00``."""
+    return _utc(moment).isoformat(timespec="milliseconds")
 
 
 def _feed_times(meta: FeedMeta, items: list[FeedItem]) -> tuple[datetime, datetime]:
@@ -150,10 +162,32 @@ class _DublinCore(BaseExtension):  # type: ignore[misc]  # feedgen ships no type
         return {"dc": DC_NS}
 
 
+class _AtomFeed(AtomTombstones):
+    """The feed's tombstones, and its <updated> with milliseconds (feedgen writes
+    ``isoformat()``, which leaves the fraction out when it is zero)."""
+
+    updated: str | None = None
+
+    def extend_atom(self, feed: etree._Element) -> etree._Element:
+        _set_text(feed, "updated", self.updated)
+        result: etree._Element = super().extend_atom(feed)
+        return result
+
+
+def _set_text(parent: etree._Element, tag: str, text: str | None) -> None:
+    element = parent.find(tag)
+    if element is not None and text is not None:
+        element.text = text
+
+
 class _AtomEntry(BaseEntryExtension):  # type: ignore[misc]  # feedgen ships no types
     lang: str | None = None
+    updated: str | None = None  # with milliseconds, as _AtomFeed.updated
+    published: str | None = None
 
     def extend_atom(self, entry: etree._Element) -> etree._Element:
+        _set_text(entry, "updated", self.updated)
+        _set_text(entry, "published", self.published)
         title = entry.find("title")
         if title is not None:  # feedgen writes one in every entry
             title.set("type", "text")
@@ -254,7 +288,10 @@ def render_rss(meta: FeedMeta, items: list[FeedItem]) -> bytes:
 def render_atom(meta: FeedMeta, items: list[FeedItem]) -> bytes:
     """Atom 1.0 (RFC 4287), valid against the RFC's RELAX NG schema."""
     updated, _ = _feed_times(meta, items)
-    fg = _feedgen(meta, BaseExtension, _AtomEntry)
+    fg = _feedgen(meta, _AtomFeed, _AtomEntry)
+    fg.newsroom.updated = _atom_time(updated)
+    fg.newsroom.deleted = [(_clean(t.ref), _atom_time(t.when), _clean(t.comment).strip())
+                           for t in meta.tombstones]
     fg.link([
         {"href": meta.home_url, "rel": "alternate", "type": "text/html"},
         {"href": meta.self_urls["atom"], "rel": "self", "type": "application/atom+xml"},
@@ -271,6 +308,8 @@ def render_atom(meta: FeedMeta, items: list[FeedItem]) -> bytes:
         fe.link(href=item.url, rel="alternate", type="text/html")
         fe.updated(_utc(item.updated))
         fe.published(_utc(item.published))
+        fe.newsroom.updated = _atom_time(item.updated)
+        fe.newsroom.published = _atom_time(item.published)
         summary = _clean(item.summary)
         if summary:
             fe.summary(summary, type="text")
@@ -288,7 +327,7 @@ def render_atom(meta: FeedMeta, items: list[FeedItem]) -> bytes:
 
 
 def _rfc3339(moment: datetime) -> str:
-    return _utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _atom_time(moment).removesuffix("+00:00") + "Z"
 
 
 def _json_item(item: FeedItem) -> dict[str, object]:

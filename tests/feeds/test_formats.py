@@ -285,7 +285,7 @@ def test_the_atom_schema_does_reject_invalid_documents() -> None:
     good = render_atom(make_meta(), make_items())
     breakages = [
         (b"<id>tag:news.example.org,2024:feeds/tags/esa</id>", b""),  # feed without id
-        (b"<updated>2024-05-01T11:30:15+00:00</updated>", b"<updated>May 1st</updated>"),
+        (b"<updated>2024-05-01T11:30:15.000+00:00</updated>", b"<updated>May 1st</updated>"),
         (b'<entry xml:lang="ar">', b'<entry xml:lang="not a tag">'),
         (b'<title type="text">First', b'<title type="markdown">First'),
         (b"<generator>", b"<generator><name>x</name>"),
@@ -299,12 +299,13 @@ def test_the_atom_schema_does_reject_invalid_documents() -> None:
 def test_atom_empty_feed_is_valid_and_dated_by_the_caller() -> None:
     retracted_at = datetime(2024, 6, 1, 8, 0, tzinfo=UTC)
     root = assert_valid_atom(render_atom(make_meta(updated=retracted_at), []))
-    assert root.findtext(f"{{{ATOM}}}updated") == "2024-06-01T08:00:00+00:00"
+    assert root.findtext(f"{{{ATOM}}}updated") == "2024-06-01T08:00:00.000+00:00"
     assert root.find(f"{{{ATOM}}}author/{{{ATOM}}}name").text == "Partnerships Office"
     # Without a caller's time the fallback is fixed, so the ETag still holds.
     data = render_atom(make_meta(), [])
     assert_valid_atom(data)
-    assert xml(data).findtext(f"{{{ATOM}}}updated") == EMPTY_FEED_UPDATED.isoformat()
+    epoch = EMPTY_FEED_UPDATED.isoformat(timespec="milliseconds")
+    assert xml(data).findtext(f"{{{ATOM}}}updated") == epoch
     parsed = parse_feed(data)
     assert parsed.version == "atom10" and parsed.entries == []
 
@@ -452,12 +453,12 @@ def test_output_is_deterministic(fmt: str) -> None:
     render = FORMATS[fmt][1]
     first = render(make_meta(), make_items())
     assert render(make_meta(), make_items()) == first
-    # Same instants given in another zone, and with sub-second noise, say the same thing.
+    # Same instants given in another zone, and with sub-millisecond noise, say the same thing.
     cairo = timezone(timedelta(hours=3))
     shifted = [
         dataclasses.replace(
             item,
-            published=item.published.astimezone(cairo).replace(microsecond=250_000),
+            published=item.published.astimezone(cairo).replace(microsecond=250),
             updated=item.updated.astimezone(cairo),
         )
         for item in make_items()
@@ -480,7 +481,7 @@ def test_editing_an_old_item_moves_the_feed(fmt: str) -> None:
         assert parse_feed(after).feed.updated_parsed == edited_at.utctimetuple()
         assert parse_feed(after).feed.published_parsed == T0.utctimetuple()
     else:
-        assert json.loads(after)["items"][-1]["date_modified"] == "2024-05-04T09:30:15Z"
+        assert json.loads(after)["items"][-1]["date_modified"] == "2024-05-04T09:30:15.000Z"
 
 
 @pytest.mark.parametrize("fmt", ["rss", "atom"])
@@ -488,6 +489,44 @@ def test_feed_updated_never_goes_below_the_callers_time(fmt: str) -> None:
     retracted_at = T0 + timedelta(days=1)
     parsed = parse_feed(FORMATS[fmt][1](make_meta(updated=retracted_at), make_items()))
     assert parsed.feed.updated_parsed == retracted_at.utctimetuple()
+
+
+def test_times_keep_milliseconds_in_atom_and_json_but_not_rss() -> None:
+    """Items published within one second keep distinct times where the format can say so."""
+    first, second = make_items()[:2]
+    burst = [
+        dataclasses.replace(first, published=T0.replace(microsecond=123_456),
+                            updated=T0.replace(microsecond=123_456)),
+        dataclasses.replace(second, published=T0.replace(microsecond=120_999),
+                            updated=T0.replace(microsecond=120_999)),
+    ]
+    meta = make_meta()
+    root = assert_valid_atom(render_atom(meta, burst))
+    entries = root.findall(f"{{{ATOM}}}entry")
+    times = [(e.findtext(f"{{{ATOM}}}published"), e.findtext(f"{{{ATOM}}}updated"))
+             for e in entries]
+    assert times == [("2024-05-01T09:30:15.123+00:00",) * 2,
+                     ("2024-05-01T09:30:15.120+00:00",) * 2]
+    assert root.findtext(f"{{{ATOM}}}updated") == "2024-05-01T09:30:15.123+00:00"
+    rfc3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}(Z|\+00:00)$")
+    for published, updated in times:
+        assert rfc3339.match(published) and rfc3339.match(updated)
+    parsed = parse_feed(render_atom(meta, burst))
+    assert [e.published for e in parsed.entries] == [t for t, _ in times]
+    feed = assert_valid_json_feed(render_json(meta, burst))
+    assert [(i["date_published"], i["date_modified"]) for i in feed["items"]] == [
+        ("2024-05-01T09:30:15.123Z",) * 2, ("2024-05-01T09:30:15.120Z",) * 2]
+    for out, item in zip(feed["items"], burst, strict=True):
+        assert rfc3339.match(out["date_published"])
+        assert datetime.fromisoformat(out["date_published"]) == item.published.replace(
+            microsecond=item.published.microsecond // 1000 * 1000)
+    rss = check_rss_profile(render_rss(meta, burst), meta,
+                            [dataclasses.replace(i, published=T0) for i in burst])
+    assert {el.text for el in rss.iterfind("channel/item/pubDate")} == {
+        "Wed, 01 May 2024 09:30:15 +0000"}
+    # A time on a whole second still shows its three digits.
+    whole = render_json(meta, [dataclasses.replace(first, published=T0, updated=T0)])
+    assert json.loads(whole)["items"][0]["date_published"] == "2024-05-01T09:30:15.000Z"
 
 
 def test_characters_xml_forbids_are_dropped_everywhere() -> None:
