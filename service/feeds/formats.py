@@ -43,7 +43,8 @@ from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from service.feeds.tombstones import AtomTombstones, Tombstone
+from service.feeds import feedgen_hooks as hooks
+from service.feeds.tombstones import Tombstone
 
 __all__ = [
     "EMPTY_FEED_UPDATED",
@@ -59,9 +60,7 @@ EMPTY_FEED_UPDATED = datetime(1970, 1, 1, tzinfo=UTC)
 
 RSS_DOCS = "https://www.rssboard.org/rss-specification"
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
-DC_NS = "http://purl.org/dc/elements/1.1/"
 ATOM_NS = "http://www.w3.org/2005/Atom"
-XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,66 +149,6 @@ def _author(name: str | None) -> str:
     return _clean(name or "").strip()
 
 
-# feedgen calls these hooks on each finished entry element. They fill gaps in feedgen 1.0:
-# it drops rel/type from entry links (the loop variable shadows the link dict), has no
-# entry-level xml:lang, writes no type on titles and only writes RSS <author> with an email.
-# (feedgen builds Atom elements without a namespace and adds xmlns as a plain attribute,
-# hence find("title") rather than a namespaced name.)
-class _DublinCore(BaseExtension):  # type: ignore[misc]  # feedgen ships no type information
-    """Declares the dc: prefix on <rss> so lxml does not invent ns0: for dc:creator."""
-
-    def extend_ns(self) -> dict[str, str]:
-        return {"dc": DC_NS}
-
-
-class _AtomFeed(AtomTombstones):
-    """The feed's tombstones, and its <updated> with milliseconds (feedgen writes
-    ``isoformat()``, which leaves the fraction out when it is zero)."""
-
-    updated: str | None = None
-
-    def extend_atom(self, feed: etree._Element) -> etree._Element:
-        _set_text(feed, "updated", self.updated)
-        result: etree._Element = super().extend_atom(feed)
-        return result
-
-
-def _set_text(parent: etree._Element, tag: str, text: str | None) -> None:
-    element = parent.find(tag)
-    if element is not None and text is not None:
-        element.text = text
-
-
-class _AtomEntry(BaseEntryExtension):  # type: ignore[misc]  # feedgen ships no types
-    lang: str | None = None
-    updated: str | None = None  # with milliseconds, as _AtomFeed.updated
-    published: str | None = None
-
-    def extend_atom(self, entry: etree._Element) -> etree._Element:
-        _set_text(entry, "updated", self.updated)
-        _set_text(entry, "published", self.published)
-        title = entry.find("title")
-        if title is not None:  # feedgen writes one in every entry
-            title.set("type", "text")
-        for link in entry.iterfind("link"):
-            link.set("rel", "alternate")
-            link.set("type", "text/html")
-        if self.lang:
-            entry.set(XML_LANG, self.lang)
-        return entry
-
-
-class _RssItem(BaseEntryExtension):  # type: ignore[misc]  # feedgen ships no types
-    creator: str | None = None
-
-    def extend_rss(self, item: etree._Element) -> etree._Element:
-        if self.creator:
-            el = item.makeelement(f"{{{DC_NS}}}creator")
-            el.text = self.creator
-            item.append(el)
-        return item
-
-
 def _feedgen(
     meta: FeedMeta, feed_ext: type[BaseExtension], entry_ext: type[BaseEntryExtension]
 ) -> FeedGenerator:
@@ -252,7 +191,7 @@ def render_rss(meta: FeedMeta, items: list[FeedItem]) -> bytes:
     """RSS 2.0 as the RSS Advisory Board's Best Practices Profile describes it."""
     updated, published = _feed_times(meta, items)
     creators = any(_author(item.author_name) for item in items)
-    fg = _feedgen(meta, _DublinCore if creators else BaseExtension, _RssItem)
+    fg = _feedgen(meta, hooks.DublinCore if creators else BaseExtension, hooks.RssItem)
     # feedgen takes the channel <link> from the *last* link given, the atom:link from the
     # first rel="self" one.
     fg.link([
@@ -288,7 +227,7 @@ def render_rss(meta: FeedMeta, items: list[FeedItem]) -> bytes:
 def render_atom(meta: FeedMeta, items: list[FeedItem]) -> bytes:
     """Atom 1.0 (RFC 4287), valid against the RFC's RELAX NG schema."""
     updated, _ = _feed_times(meta, items)
-    fg = _feedgen(meta, _AtomFeed, _AtomEntry)
+    fg = _feedgen(meta, hooks.AtomFeed, hooks.AtomEntry)
     fg.newsroom.updated = _atom_time(updated)
     fg.newsroom.deleted = [(_clean(t.ref), _atom_time(t.when), _clean(t.comment).strip())
                            for t in meta.tombstones]
