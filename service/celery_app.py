@@ -90,6 +90,12 @@ BEAT_SCHEDULE = {
         "schedule": timedelta(minutes=10),
         "options": {"expires": 300},
     },
+    # Feeds: a tombstone leaves its feeds when TOMBSTONE_DAYS are over, not at a later publish.
+    "expire-tombstones": {
+        "task": "feeds.expire_tombstones",
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 1800},
+    },
     "purge-processed-events": {
         "task": "events.purge",
         "schedule": timedelta(hours=1),

@@ -13,6 +13,7 @@ from service.celery_app import BEAT_SCHEDULE
     ("events.push", "celery"),
     ("events.relay", "celery"),
     ("feeds.rebuild", "celery"),
+    ("feeds.expire_tombstones", "celery"),
     ("announcements.publish_due", "celery"),
     ("mail.send_batch", "mail"),
     ("mail.start_instant", "mail"),

@@ -216,3 +216,31 @@ def test_an_api_retraction_reaches_the_served_atom_feed(
     assert (got_ref, comment) == (ref, "Postponed; a new date follows.")
     assert parse_feed(client.get(path).data).entries == []
     assert json.loads(client.get("/feeds/partners/roscosmos/feed.json").data)["items"] == []
+
+
+def test_beat_rebuilds_the_feeds_whose_tombstones_expired(ctx: Flask) -> None:
+    """The stored feeds lose the tombstone when its period ends, without a publish: beat's
+    hourly ``feeds.expire_tombstones`` rebuilds exactly the scopes of that announcement."""
+    from service.feeds import expiry, store
+    from tests.fixtures.processes import settle_session_worker
+
+    days = ctx.config["SETTINGS"].tombstone_days
+    item_id = factories.announcement(ctx, title="Expiring retraction", tags=["moon"])
+    _retract(item_id, REASON)
+    settle_session_worker(ctx)
+    build.rebuild(["all", "tag:moon", "tag:observatory"])
+    conn = ctx.extensions["redis"]
+
+    def stones(scope: str) -> int:
+        feed = store.get(conn, scope, "atom")
+        assert feed is not None
+        return len(_stones(etree.fromstring(feed.body)))
+
+    assert stones("all") == 1 and stones("tag:moon") == 1
+    assert expiry.rebuild_where_tombstones_expired() == 0  # not over yet: nothing rebuilt
+    _move_retraction_back(item_id, timedelta(days=days, minutes=1))
+    assert stones("all") == 1  # stored before the period ended, still there
+    assert expiry.rebuild_where_tombstones_expired() == 2  # all and tag:moon, nothing else
+    assert stones("all") == 0 and stones("tag:moon") == 0
+    _move_retraction_back(item_id, expiry.WINDOW)  # long expired: not rebuilt again
+    assert expiry.rebuild_where_tombstones_expired() == 0
