@@ -35,7 +35,7 @@ from service.outbound.contract import Handler, Outcome, Outgoing
 from service.outbound.models import OutboundDelivery, OutboundStatus
 
 __all__ = ["Handler", "Outcome", "Outgoing", "backoff", "due", "queue", "queue_many",
-           "schedule", "schedule_many"]
+           "create_many", "schedule", "schedule_many"]
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +97,19 @@ def _move_forward(row: OutboundDelivery, url: str, version: str | None) -> None:
                           OutboundStatus.SENDING):
         row.status, row.attempts, row.first_failed_at = OutboundStatus.PENDING, 0, None
         row.next_attempt_at = utcnow()
+
+
+def create_many(kind: str, targets: list[tuple[int, str, str | None]]) -> list[int]:
+    """New rows, due now, for owners that have none yet (``(owner_id, url, version)``, e.g.
+    fresh webhook messages): one INSERT for all, no lookup; returns their ids, to queue
+    after commit."""
+    now = utcnow()
+    rows = [OutboundDelivery(kind=kind, owner_id=owner_id, url=url, version=version,
+                             status=OutboundStatus.PENDING, next_attempt_at=now)
+            for owner_id, url, version in targets]
+    db.session.add_all(rows)
+    db.session.flush()
+    return [row.id for row in rows]
 
 
 def schedule_many(kind: str, targets: list[tuple[int, str]], version: str | None

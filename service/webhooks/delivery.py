@@ -63,10 +63,14 @@ def send_to_endpoints(kind: str, payload: dict[str, Any]) -> None:
         .order_by(WebhookEndpoint.id)) if kind in e.events]
     made = {message.endpoint_id for message in db.session.scalars(
         sa.select(WebhookMessage).where(WebhookMessage.event_key == key))}
-    row_ids: list[int] = []
-    for endpoint in targets:
-        if endpoint.id not in made:  # a relayed or redelivered event makes none twice
-            row_ids.append(_new_message(endpoint, kind, key, text).id)
+    fresh = [e for e in targets if e.id not in made]  # a relayed event makes none twice
+    messages = [WebhookMessage(msg_id=signing.new_message_id(), endpoint_id=e.id,
+                               event_key=key, type=kind, body=text,
+                               status=MessageStatus.PENDING) for e in fresh]
+    db.session.add_all(messages)
+    db.session.flush()  # one INSERT for all; the ids the rows need
+    row_ids = outbound.create_many(KIND, [(m.id, e.url, m.msg_id)
+                                          for m, e in zip(messages, fresh, strict=True)])
     outbound.queue_many(db.session, TASK, row_ids)
     db.session.commit()
 
