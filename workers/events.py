@@ -20,10 +20,10 @@ def dispatch_event(event_id: int) -> bool:
 
 @shared_task(name="events.push", autoretry_for=(Exception,), retry_backoff=1,
              retry_backoff_max=300, max_retries=None)
-def push_event(kind: str, payload: dict[str, Any]) -> None:
+def push_event(name: str, kind: str, payload: dict[str, Any]) -> None:
     """WebSub's and webhooks' fan-out of one event, retried until it succeeds (its consumers
     are idempotent: a WebSub row moves forward, a webhook message is made once per event)."""
-    events.push(kind, payload)
+    events.push(name, kind, payload)
 
 
 @shared_task(name="events.relay")

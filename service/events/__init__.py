@@ -3,9 +3,9 @@
 The domain records facts (``service.announcements.events``, ``service.subscriptions``'s
 sign-up); consumers derive their own work from them. A new consumer (WebSub, webhooks) is a
 plain function ``(type, payload)`` added to the rows it cares about here, and nothing in the
-domain changes. Consumers run in the order listed: feeds first, as readers poll them most.
-Push (WebSub, webhooks) is handed to a task of its own after the feed rebuild
-(``PUSH_CONSUMERS``).
+domain changes. Consumers run in the order listed. Push is handed to tasks of its own
+(``PUSH_CONSUMERS``): webhooks first (a queue send; they need nothing from the feeds), then
+the feed rebuild, as readers poll feeds most, then WebSub, which sends the rebuilt documents.
 """
 
 from __future__ import annotations
@@ -31,27 +31,36 @@ class PushQueueUnavailable(RuntimeError):
     """The broker would not take the push hand-off; the event stays pending for the relay."""
 
 
-def hand_off_to_push(kind: str, payload: dict[str, Any]) -> None:
-    """Give WebSub's and webhooks' fan-out a task of its own (``events.push``), so the feed
-    rebuild and the mail hand-off of this event never wait on scheduling thousands of
-    deliveries. Both push consumers are idempotent, so a retried hand-off is harmless."""
-    if not send_now(current_app.extensions["celery"], PUSH_TASK, kind, payload):
-        raise PushQueueUnavailable(f"could not queue {PUSH_TASK}")
-
-
-PUSH_CONSUMERS: Mapping[str, Sequence[outbox.Consumer]] = {
-    announcement.PUBLISHED: (websub.distribute_changed_topics, webhooks.send_to_endpoints),
-    announcement.UPDATED: (websub.distribute_changed_topics, webhooks.send_to_endpoints),
-    announcement.RETRACTED: (websub.distribute_changed_topics, webhooks.send_to_endpoints),
-    announcement.SCHEDULED: (webhooks.send_to_endpoints,),
+# The push consumers, each run in an ``events.push`` task of its own. Webhooks need nothing
+# from the feeds, so they are handed off before the rebuild; WebSub sends the rebuilt
+# documents, so it is handed off after it.
+PUSH_CONSUMERS: Mapping[str, outbox.Consumer] = {
+    "webhooks": webhooks.send_to_endpoints,
+    "websub": websub.distribute_changed_topics,
 }
 
+
+def hand_off(name: str) -> outbox.Consumer:
+    """A consumer that queues ``events.push`` for push consumer ``name``, so neither the feed
+    rebuild nor the mail hand-off of this event waits on scheduling thousands of deliveries.
+    Both push consumers are idempotent, so a retried hand-off is harmless."""
+
+    def queue_push(kind: str, payload: dict[str, Any]) -> None:
+        if not send_now(current_app.extensions["celery"], PUSH_TASK, name, kind, payload):
+            raise PushQueueUnavailable(f"could not queue {PUSH_TASK} for {name}")
+
+    queue_push.__name__ = f"hand_off_{name}"
+    return queue_push
+
+
+_WEBHOOKS, _WEBSUB = hand_off("webhooks"), hand_off("websub")
+
 CONSUMERS: Mapping[str, Sequence[outbox.Consumer]] = {
-    announcement.PUBLISHED: (feeds.rebuild_touched_feeds, hand_off_to_push,
+    announcement.PUBLISHED: (_WEBHOOKS, feeds.rebuild_touched_feeds, _WEBSUB,
                              subscriptions.mail_instant_subscribers),
-    announcement.UPDATED: (feeds.rebuild_touched_feeds, hand_off_to_push),
-    announcement.RETRACTED: (feeds.rebuild_touched_feeds, hand_off_to_push),
-    announcement.SCHEDULED: (hand_off_to_push,),
+    announcement.UPDATED: (_WEBHOOKS, feeds.rebuild_touched_feeds, _WEBSUB),
+    announcement.RETRACTED: (_WEBHOOKS, feeds.rebuild_touched_feeds, _WEBSUB),
+    announcement.SCHEDULED: (_WEBHOOKS,),
     announcement.UNSCHEDULED: (),
     SIGN_UP_EVENT: (subscriptions.handle_sign_up,),
 }
@@ -62,8 +71,6 @@ def dispatch(event_id: int) -> bool:
     return outbox.dispatch(event_id, CONSUMERS)
 
 
-def push(kind: str, payload: dict[str, Any]) -> None:
-    """The ``events.push`` task: the push consumers of one event, in order (WebSub after the
-    feeds it sends were rebuilt: this task is queued only once they were)."""
-    for consume in PUSH_CONSUMERS.get(kind, ()):
-        consume(kind, payload)
+def push(name: str, kind: str, payload: dict[str, Any]) -> None:
+    """The ``events.push`` task: push consumer ``name`` on one event."""
+    PUSH_CONSUMERS[name](kind, payload)
