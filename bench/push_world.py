@@ -9,14 +9,18 @@ the benchmark process (both processes read the same monotonic clock).
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import queue
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +107,37 @@ def start_worker(env: dict[str, str], workdir: Path) -> subprocess.Popen[bytes]:
          f"--concurrency={THREADS}", "--loglevel=WARNING", "--without-mingle",
          "--without-gossip"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
         stderr=open(workdir / "worker.log", "wb"))  # noqa: SIM115 (lives with the worker)
+
+
+@contextlib.contextmanager
+def running(label: str, use_sqlite: bool) -> Iterator[tuple[Any, Receiver, str]]:
+    """The whole world of a push benchmark, started and (whatever happens) torn down: a
+    scratch directory, a private redis-server, the receiver, a fresh database, migrated, and
+    one worker answering pings. Yields ``(app, receiver, database_url)``."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"bench-{label}-"))
+    redis_server = harness.Redis(workdir)
+    receiver = Receiver()
+    database_url, db_name = harness.database(use_sqlite, workdir, label)
+    env = environment(database_url, redis_server.url, workdir)
+    worker: subprocess.Popen[bytes] | None = None
+    try:
+        from flask_migrate import upgrade
+
+        from service import create_app
+
+        app = create_app()
+        with app.app_context():
+            upgrade()
+        worker = start_worker(env, workdir)
+        celery = app.extensions["celery"]
+        harness.wait(lambda: celery.control.ping(timeout=0.5), 60, "the worker", 0.5)
+        yield app, receiver, database_url
+    finally:
+        stop_worker(worker)
+        receiver.stop()
+        redis_server.stop()
+        harness.drop_database(db_name)
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def stop_worker(worker: subprocess.Popen[bytes] | None) -> None:

@@ -22,16 +22,12 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import harness  # bench/ is the script's own directory, first on sys.path
 import push_world
 from push_world import THREADS, Receiver, publish
 
@@ -68,24 +64,8 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="bench-webhooks-"))
-    redis_server = harness.Redis(workdir)
-    receiver = Receiver()
-    database_url, db_name = harness.database(args.sqlite, workdir, "webhooks")
-    env = push_world.environment(database_url, redis_server.url, workdir)
-    worker: subprocess.Popen[bytes] | None = None
     results: dict[int, dict[str, float]] = {}
-    try:
-        from flask_migrate import upgrade
-
-        from service import create_app
-
-        app = create_app()
-        with app.app_context():
-            upgrade()
-        worker = push_world.start_worker(env, workdir)
-        celery = app.extensions["celery"]
-        harness.wait(lambda: celery.control.ping(timeout=0.5), 60, "the worker", 0.5)
+    with push_world.running("webhooks", args.sqlite) as (app, receiver, database_url):
         _endpoints(app, receiver, 1)
         publish(app, 0)  # warm-up: first builds, imports, connections
         receiver.take(1, timeout=30)
@@ -96,12 +76,6 @@ def main() -> None:
             results[count] = push_world.latency(app, receiver, count, publishes, number)
             number += publishes
             print(f"latency, {count} endpoints: {results[count]}", flush=True)
-    finally:
-        push_world.stop_worker(worker)
-        receiver.stop()
-        redis_server.stop()
-        harness.drop_database(db_name)
-        shutil.rmtree(workdir, ignore_errors=True)
     report = "\n".join(_report(args, database_url, results)) + "\n"
     print(report)
     args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -33,11 +33,8 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -131,24 +128,7 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="bench-websub-"))
-    redis_server = harness.Redis(workdir)
-    receiver = Receiver()
-    database_url, db_name = harness.database(args.sqlite, workdir, "websub")
-    env = push_world.environment(database_url, redis_server.url, workdir)
-    worker: subprocess.Popen[bytes] | None = None
-    lines: list[str] = []
-    try:
-        from flask_migrate import upgrade
-
-        from service import create_app
-
-        app = create_app()
-        with app.app_context():
-            upgrade()
-        worker = push_world.start_worker(env, workdir)
-        celery = app.extensions["celery"]
-        harness.wait(lambda: celery.control.ping(timeout=0.5), 60, "the worker", 0.5)
+    with push_world.running("websub", args.sqlite) as (app, receiver, database_url):
         publish(app, 0)  # warm-up: first builds, imports, connections
         time.sleep(2)
         results: dict[int, dict[str, float]] = {}
@@ -169,12 +149,6 @@ def main() -> None:
         hub_rate, hub_total = sorted(hubs)[len(hubs) // 2]  # the median run
         lines = _report(args, database_url, results, hub_rate, hub_total, baselines, baseline,
                         [r for r, _ in hubs])
-    finally:
-        push_world.stop_worker(worker)
-        receiver.stop()
-        redis_server.stop()
-        harness.drop_database(db_name)
-        shutil.rmtree(workdir, ignore_errors=True)
     report = "\n".join(lines) + "\n"
     print(report)
     args.output.parent.mkdir(parents=True, exist_ok=True)

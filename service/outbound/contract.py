@@ -32,6 +32,14 @@ class Outgoing:
     method: str = "POST"
 
 
+def classify(status: int) -> Outcome:
+    """What both callers make of an answer (WebSub 7, Standard Webhooks): 2xx is delivered,
+    410 Gone ends the owner, anything else (3xx not followed, 4xx, 429, 5xx) is retried."""
+    if 200 <= status < 300:
+        return Outcome.OK
+    return Outcome.GONE if status == 410 else Outcome.RETRY
+
+
 class Handler(Protocol):
     kind: str
     task: str  # the Celery task that sends rows of this kind (takes a row id or a list)

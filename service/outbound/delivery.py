@@ -31,11 +31,11 @@ from sqlalchemy.orm import Session, scoped_session
 from service.config import Settings
 from service.database import db, utcnow
 from service.jobs import enqueue_after_commit
-from service.outbound.contract import Handler, Outcome, Outgoing
+from service.outbound.contract import Handler, Outcome, Outgoing, classify
 from service.outbound.models import OutboundDelivery, OutboundStatus
 
-__all__ = ["Handler", "Outcome", "Outgoing", "backoff", "due", "queue", "queue_many",
-           "create_many", "schedule", "schedule_many"]
+__all__ = ["Handler", "Outcome", "Outgoing", "backoff", "classify", "due", "queue", "queue_many",
+           "create_many", "requeue_due", "schedule", "schedule_many"]
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +134,16 @@ def schedule_many(kind: str, targets: list[tuple[int, str]], version: str | None
         db.session.flush()
         ids.extend(existing[o].id for o in chunk)
     return ids
+
+
+def requeue_due(kind: str, task: str) -> int:
+    """Beat: queue again, ``BATCH`` to a task, the rows of ``kind`` whose task may have been
+    lost (see :func:`due`); how many."""
+    ids = due(kind)
+    db.session.rollback()
+    for start in range(0, len(ids), BATCH):
+        queue(task, ids[start:start + BATCH])
+    return len(ids)
 
 
 def due(kind: str, limit: int = 1000) -> list[int]:

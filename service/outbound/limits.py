@@ -17,18 +17,6 @@ import redis
 
 PREFIX = "newsroom:outbound:slots:"
 
-# KEYS[1]: the destination's set; ARGV: now, expiry, cap, token. Atomic in Redis.
-_ACQUIRE = """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
-  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[4])
-  redis.call('EXPIRE', KEYS[1], 3600)
-  return 1
-end
-return 0
-"""
-
-
 def destination(url: str) -> str:
     """What the cap counts by: scheme, host and port (``https://hooks.example:443``)."""
     parts = urlsplit(url)
@@ -38,11 +26,8 @@ def destination(url: str) -> str:
 
 def acquire(conn: redis.Redis, url: str, cap: int, lease_seconds: float) -> str | None:
     """Take a slot for ``url``'s destination; its token, or None when all ``cap`` are taken."""
-    token = uuid.uuid4().hex
-    now = time.time()
-    taken = conn.eval(_ACQUIRE, 1, PREFIX + destination(url), now, now + lease_seconds, cap,
-                      token)
-    return token if taken else None
+    tokens = acquire_many(conn, url, cap, lease_seconds, 1, 0.0)
+    return tokens[0] if tokens else None
 
 
 # Up to len(ARGV) - 3 slots at once: KEYS[1]; ARGV: now, expiry, cap, tokens...

@@ -56,8 +56,11 @@ def send(row_id: int, handler: Handler) -> str:
     return send_many([row_id], handler)[row_id]
 
 
-def send_many(row_ids: Sequence[int], handler: Handler) -> dict[int, str]:
-    """Attempt each of ``row_ids`` once; what happened to each (see :func:`send`)."""
+def send_many(row_ids: int | Sequence[int], handler: Handler) -> dict[int, str]:
+    """Attempt each of ``row_ids`` (a task's one id or batch) once; what happened to each
+    (see :func:`send`)."""
+    if isinstance(row_ids, int):
+        row_ids = [row_ids]
     config = settings()
     rounds = math.ceil(len(row_ids) / PARALLEL) or 1
     lease = timedelta(seconds=config.outbound_timeout * 4 * rounds + LEASE_MARGIN)

@@ -144,9 +144,7 @@ class WebhookHandler:
         return prepared
 
     def classify(self, status: int) -> outbound.Outcome:
-        if 200 <= status < 300:
-            return outbound.Outcome.OK
-        return outbound.Outcome.GONE if status == 410 else outbound.Outcome.RETRY
+        return outbound.classify(status)
 
     def on_gone(self, row: OutboundDelivery) -> None:
         message = db.session.get(WebhookMessage, row.owner_id)
@@ -171,7 +169,7 @@ def deliver(row_ids: int | list[int], handler: WebhookHandler = HANDLER) -> dict
     Attempts are written after outbound recorded them (a worker killed between the two loses
     those lines of history, never the delivery state). ``handler`` is for tests that drive
     attempts by hand: theirs queues its retries where no worker listens."""
-    results = sending.send_many([row_ids] if isinstance(row_ids, int) else row_ids, handler)
+    results = sending.send_many(row_ids, handler)
     sent = [row_id for row_id, result in results.items() if result in _STATUS_AFTER]
     if not sent:
         return results
@@ -222,8 +220,4 @@ def _note_health(endpoint: WebhookEndpoint, result: str, error: str | None) -> N
 
 def requeue_due() -> int:
     """Beat: queue again the rows whose task may have been lost (see ``outbound.due``)."""
-    ids = outbound.due(KIND)
-    db.session.rollback()
-    for start in range(0, len(ids), outbound.BATCH):
-        outbound.queue(TASK, ids[start:start + outbound.BATCH])
-    return len(ids)
+    return outbound.requeue_due(KIND, TASK)

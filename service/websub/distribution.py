@@ -123,9 +123,7 @@ class WebSubHandler:
         return prepared
 
     def classify(self, status: int) -> outbound.Outcome:
-        if 200 <= status < 300:
-            return outbound.Outcome.OK
-        return outbound.Outcome.GONE if status == 410 else outbound.Outcome.RETRY
+        return outbound.classify(status)
 
     def on_gone(self, row: OutboundDelivery) -> None:
         db.session.execute(sa.delete(WebSubSubscription).where(
@@ -137,13 +135,9 @@ HANDLER = WebSubHandler()
 
 def deliver(row_ids: int | list[int]) -> dict[int, str]:
     """The ``push.deliver`` task: one attempt at one subscription's row, or at a batch."""
-    return sending.send_many([row_ids] if isinstance(row_ids, int) else row_ids, HANDLER)
+    return sending.send_many(row_ids, HANDLER)
 
 
 def requeue_due() -> int:
     """Beat: queue again the rows whose task may have been lost (see ``outbound.due``)."""
-    ids = outbound.due(subscriptions.KIND)
-    db.session.rollback()
-    for start in range(0, len(ids), outbound.BATCH):
-        outbound.queue(DELIVER_TASK, ids[start:start + outbound.BATCH])
-    return len(ids)
+    return outbound.requeue_due(subscriptions.KIND, DELIVER_TASK)

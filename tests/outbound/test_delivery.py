@@ -36,9 +36,7 @@ class TestHandler:
                 if row.version in self.bodies else None for row in rows}
 
     def classify(self, status: int) -> Outcome:
-        if 200 <= status < 300:
-            return Outcome.OK
-        return Outcome.GONE if status == 410 else Outcome.RETRY
+        return delivery.classify(status)
 
     def on_gone(self, row: OutboundDelivery) -> None:
         self.gone.append(row.owner_id)
