@@ -32,6 +32,7 @@ from service.api.openapi import operation
 from service.api.problems import Problem
 from service.database import db, utcnow
 from service.editors.models import Editor
+from service.media import library
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ITEM = {200: ("The announcement.", schemas.Announcement)}
@@ -56,6 +57,7 @@ def _representation(item: Announcement) -> dict[str, Any]:
         published_at=item.published_at,
         retracted_at=item.retracted_at,
         retraction_reason=item.retraction_reason,
+        image=library.describe(item.image) if item.image else None,
         created_at=item.created_at,
         updated_at=item.updated_at,
     ).model_dump(mode="json")
@@ -179,7 +181,7 @@ def create_announcement() -> Response:
     item = publishing.create(
         title=data.title, summary=data.summary, body=data.body, language=data.language,
         tags=data.tags, partners=data.partners, status=Status(data.status),
-        publish_at=data.publish_at, slug=data.slug, author_id=editor.id,
+        publish_at=data.publish_at, slug=data.slug, author_id=editor.id, image_id=data.image,
     )
     db.session.commit()
     location = current_app.config["BASE_URL"] + url_for(".get_announcement",
@@ -222,6 +224,8 @@ def update_announcement(announcement_id: int) -> Response:
     editor = auth.required_editor()
     item = _for_change(announcement_id, editor)
     changes = parsing.body(schemas.AnnouncementUpdate).changes()
+    if "image" in changes:
+        changes["image_id"] = changes.pop("image")
     if "publish_at" in changes:
         if item.status is not Status.SCHEDULED:
             raise publishing.NotAllowed(

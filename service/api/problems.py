@@ -16,8 +16,8 @@ from flask import Blueprint, Response, current_app, json, request
 from flask.blueprints import BlueprintSetupState
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from service.announcements.publishing import NotAllowed, SlugTaken
-from service.api.schemas import InvalidFields
+from service.announcements.publishing import NotAllowed, SlugTaken, UnknownImage
+from service.api.schemas import InvalidFields, pointer
 from service.extensions import REDIS_DOWN, RETRY_AFTER, TRY_AGAIN, redis_down_page
 
 log = logging.getLogger(__name__)
@@ -119,6 +119,13 @@ def _handle_invalid_fields(exc: InvalidFields) -> Response:
     ))
 
 
+def _handle_unknown_image(exc: UnknownImage) -> Response:
+    return _handle_invalid_fields(InvalidFields([{
+        "pointer": pointer("image"),
+        "detail": f"names no uploaded image (there is no image with id {exc.media_id})",
+    }]))
+
+
 def _routing_problem() -> Response | None:
     """Unknown URLs and wrong methods under /api/ never reach the blueprint's handlers.
 
@@ -158,6 +165,7 @@ def register(bp: Blueprint) -> None:
     bp.register_error_handler(SlugTaken, _handle_slug_taken)
     bp.register_error_handler(NotAllowed, _handle_not_allowed)
     bp.register_error_handler(InvalidFields, _handle_invalid_fields)
+    bp.register_error_handler(UnknownImage, _handle_unknown_image)
     for error in REDIS_DOWN:
         bp.record_once(_app_handler(error))
     bp.before_app_request(_routing_problem)

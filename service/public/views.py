@@ -24,9 +24,11 @@ from service.announcements.queries import TopicT
 from service.announcements.rendering import is_rtl
 from service.database import db
 from service.feeds import scopes
+from service.public import seo
 from service.url_numbers import positive_int
 
 bp = Blueprint("public", __name__)
+seo.register(bp)
 
 PER_PAGE = 20
 FEED_TYPES = {
@@ -99,6 +101,7 @@ def tag(slug: str) -> str:
     return render_template(
         "public/listing.html",
         heading=f"Tagged: {row.name}",
+        meta=seo.page(f"Tagged: {row.name}", f"Announcements tagged {row.name}."),
         items=items,
         page=page,
         has_next=has_next,
@@ -114,6 +117,7 @@ def partner(slug: str) -> str:
     return render_template(
         "public/listing.html",
         heading=f"Partner: {row.name}",
+        meta=seo.page(row.name, f"Announcements about our partnership with {row.name}."),
         items=items,
         page=page,
         has_next=has_next,
@@ -135,7 +139,8 @@ def announcement(slug: str) -> tuple[str, int]:
         # 410 Gone: it existed and was withdrawn on purpose. The notice gives the date and the
         # editor's reason, not the title or the text, which may be what was wrong.
         return render_template("public/withdrawn.html", item=item, feeds=feeds), 410
-    return render_template("public/announcement.html", item=item, feeds=feeds), 200
+    return render_template("public/announcement.html", item=item, feeds=feeds,
+                           meta=seo.announcement(item)), 200
 
 
 def _published_counts(model: type[TopicT], link: sa.Table) -> list[tuple[TopicT, int]]:
