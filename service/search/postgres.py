@@ -1,4 +1,4 @@
-"""PostgreSQL full-text search: ``announcements.search_vector`` (migration 0010), GIN-indexed.
+"""PostgreSQL full-text search: ``announcements.search_vector`` (migration 0012), GIN-indexed.
 
 Each announcement is indexed in the text search configuration of its language (English
 stemming for ``en``, Arabic for ``ar``, ..., 'simple' for the rest). The query is the reader's
@@ -23,7 +23,7 @@ from service.search.backend import Filters, Found, Hit, best_snippet
 from service.search.schema import VECTOR_COLUMN
 from service.search.snippets import START, STOP
 
-# BCP 47 primary subtag -> text search configuration. Migration 0010 indexes with a copy of
+# BCP 47 primary subtag -> text search configuration. Migration 0012 indexes with a copy of
 # this table (a migration does not import the app); tests/search checks they agree.
 CONFIGS = {
     "en": "english", "ar": "arabic", "fr": "french", "es": "spanish", "de": "german",

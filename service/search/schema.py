@@ -1,4 +1,4 @@
-"""The search objects migration 0010 creates and the models do not describe.
+"""The search objects migration 0012 creates and the models do not describe.
 
 SQLAlchemy has no type for an FTS5 virtual table (nor its shadow tables), and the tsvector
 column and its GIN index exist on PostgreSQL only; Alembic's comparison of models and database

@@ -1,4 +1,4 @@
-"""SQLite FTS5: the ``announcements_fts`` table (migration 0010), ranked by bm25.
+"""SQLite FTS5: the ``announcements_fts`` table (migration 0012), ranked by bm25.
 
 The match expression is made of double-quoted strings only (a word or a phrase each, joined
 by spaces: all must match), so nothing a reader types is FTS5 syntax: ``NEAR``, ``*``, ``:``

@@ -172,8 +172,8 @@ def test_search_filters_on_the_backend_directly(ctx: Flask) -> None:
 
 
 def test_the_migration_indexes_with_the_configurations_search_queries_in() -> None:
-    path = Path(__file__).parents[2] / "migrations/versions/0010_search_and_translations.py"
-    spec = importlib.util.spec_from_file_location("migration_0010", path)
+    path = Path(__file__).parents[2] / "migrations/versions/0012_search_and_translations.py"
+    spec = importlib.util.spec_from_file_location("migration_0012", path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

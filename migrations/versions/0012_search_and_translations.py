@@ -1,7 +1,7 @@
 """full-text search of announcements (FTS5 on SQLite, tsvector on PostgreSQL); translation groups
 
-Revision ID: 0010
-Revises: 0008
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-02 02:30:00.000000
 
 SQLite: ``announcements_fts``, an FTS5 table over title, summary and body whose content is the
@@ -21,8 +21,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0010'
-down_revision = '0008'
+revision = '0012'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
