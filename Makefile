@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: dev test lint format install clean bench bench-digests bench-websub bench-webhooks screenshots deploy-test lock
+.PHONY: dev test lint format install clean bench bench-history bench-digests bench-websub bench-webhooks screenshots deploy-test lock
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed; run: make PYTHON=python3.11 ...")'
@@ -33,6 +33,9 @@ format: install  ## apply ruff's safe fixes (import order, modern syntax)
 bench: install  ## publish -> feed latency and feed request rates (see README)
 	$(BIN)/python bench/feeds.py
 
+bench-history: install  ## one publish's feed work at 100 and 100,000 announcements, and a rebuild of every archive page (PostgreSQL; see README)
+	$(BIN)/python bench/feed_history.py
+
 bench-digests: install  ## a daily digest to 10,000 and 100,000 subscribers (see README)
 	$(BIN)/python bench/digests.py
 
@@ -42,7 +45,7 @@ bench-websub: install  ## WebSub publish -> POST latency and fan-out to 1,000 ca
 bench-webhooks: install  ## webhooks publish -> signed POST latency, 1 and 50 endpoints (see README)
 	$(BIN)/python bench/webhooks.py
 
-screenshots: install  ## docs/editor.png and docs/announcement.png, with Debian's chromium
+screenshots: install  ## docs/editor.png, docs/announcement.png and docs/announcement-phone.png, with Debian's chromium
 	$(BIN)/python docs/screenshots.py
 
 deploy-test: install  ## build the Dockerfile's image and run the stack's roles from it for real (root; deploy/test/run.py)

@@ -76,6 +76,8 @@ class Settings:
     media_root: Path | None = None
     media_max_bytes: int = 10 * 1024 * 1024
     media_max_pixels: int = 40_000_000
+    # Items per RFC 5005 archive page (0 in a hand-made Settings: FEED_SIZE).
+    archive_page_size: int = 0
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -234,4 +236,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
                              1024, 100 * 1024 * 1024),
         media_max_pixels=_int("MEDIA_MAX_PIXELS", get("MEDIA_MAX_PIXELS") or "40000000",
                               10_000, 200_000_000),
+        archive_page_size=_int("ARCHIVE_PAGE_SIZE", get("ARCHIVE_PAGE_SIZE")
+                               or get("FEED_SIZE") or "50", 1, 1000),
     )

@@ -120,6 +120,10 @@ def front_door(exporting_app: Flask, export_dir: Path, media_dir: Path, tmp_path
             lines[number] = line.replace(knob, knobs.pop(knob))
     assert not knobs, f"knobs not found: {knobs}"
     (prefix / "newsroom.conf").write_text("\n".join(lines))
+    # Large request bodies (image uploads) are buffered to disk by nginx's unprivileged workers,
+    # who cannot enter pytest's 0700 directories.
+    body_temp = Path(tempfile.mkdtemp(prefix="newsroom-nginx-body-"))
+    body_temp.chmod(0o777)
     (prefix / "main.conf").write_text(f"""
 worker_processes 1;
 pid {prefix}/nginx.pid;
@@ -127,7 +131,7 @@ error_log {prefix}/error.log warn;
 events {{ worker_connections 256; }}
 http {{
     access_log off;
-    client_body_temp_path {prefix}/temp/body; proxy_temp_path {prefix}/temp/proxy;
+    client_body_temp_path {body_temp}; proxy_temp_path {prefix}/temp/proxy;
     fastcgi_temp_path {prefix}/temp/fastcgi; uwsgi_temp_path {prefix}/temp/uwsgi;
     scgi_temp_path {prefix}/temp/scgi;
     include {prefix}/newsroom.conf;
@@ -142,6 +146,7 @@ http {{
     finally:
         subprocess.run([*command, "-s", "quit"], check=False, capture_output=True)
         server.shutdown()
+        shutil.rmtree(body_temp, ignore_errors=True)
 
 
 def _get(port: int, path: str, headers: dict[str, str] | None = None
@@ -365,3 +370,47 @@ def test_front_door_serves_media_files_and_takes_uploads(
         assert response.status == 201, response.read()[:500]
     finally:
         conn.close()
+
+
+def test_front_door_serves_archive_pages_as_files_cached_for_a_day(
+    exporting_app: Flask, front_door: int, export_dir: Path
+) -> None:
+    """RFC 5005 archive pages are exported under archive/<n>/ and served by nginx with the
+    app's long Cache-Control and Link, their own ETag, 304 and gzip; a page without a file is
+    the app's, which builds it."""
+    exporting_app.config.update(FEED_SIZE=2, ARCHIVE_PAGE_SIZE=2)
+    with exporting_app.app_context():
+        for number in range(6):  # 6 positions: pages 1 and 2 archived, 5-6 in the feed
+            item = publishing.create(title=f"Archived {number}", tags=["observatory"],
+                                     status=Status.PUBLISHED)
+            db.session.commit()
+            build.rebuild(["all", "tag:observatory"], changed=(item.id,))
+    assert (export_dir / "archive" / "2" / "atom.xml").exists()
+    assert (export_dir / "tags" / "observatory" / "archive" / "1" / "feed.json.gz").exists()
+    app_client = exporting_app.test_client()
+    for path in ("/feeds/archive/1/atom.xml", "/feeds/archive/2/rss.xml",
+                 "/feeds/tags/observatory/archive/1/feed.json"):
+        from_app = app_client.get(path)
+        status, headers = _all_headers(front_door, path)
+        assert status == 200 and _values(headers, "ETag")[0].count("-") == 1, path  # the file
+        assert _values(headers, "Cache-Control") == ["public, max-age=86400"]
+        assert _values(headers, "Cache-Control") == [from_app.headers["Cache-Control"]]
+        assert _values(headers, "Link") == [from_app.headers["Link"]] == [
+            f'<{TEST_BASE_URL}{path}>; rel="self"']
+        assert _values(headers, "Last-Modified") == [from_app.headers["Last-Modified"]]
+        _assert_document_headers(headers)
+        etag = _values(headers, "ETag")[0]
+        assert _all_headers(front_door, path, {"If-None-Match": etag})[0] == 304
+        status, headers = _all_headers(front_door, path, {"Accept-Encoding": "gzip"})
+        assert _values(headers, "Content-Encoding") == ["gzip"]
+        assert _get(front_door, path)[2] == from_app.data
+    subscription = _get(front_door, "/feeds/atom.xml")
+    assert b'rel="prev-archive"' in subscription[2]
+    assert subscription[1]["Cache-Control"] == "public, max-age=0, must-revalidate"
+    # No file: the app builds the page; a page that does not exist is a 404.
+    (export_dir / "archive" / "1" / "rss.xml").unlink()
+    status, headers, body = _get(front_door, "/feeds/archive/1/rss.xml")
+    assert status == 200 and b"Archived 0" in body
+    assert headers["Cache-Control"] == "public, max-age=86400"
+    assert _get(front_door, "/feeds/archive/3/atom.xml")[0] == 404
+    assert _get(front_door, "/feeds/archive/01/atom.xml")[0] == 404

@@ -63,6 +63,9 @@ class Announcement(Model):
         sa.Index("ix_announcements_status_published_at", "status", "published_at"),
         sa.Index("ix_announcements_status_publish_at", "status", "publish_at"),
         sa.Index("ix_announcements_status_retracted_at", "status", "retracted_at"),
+        # One version per language in a translation group.
+        sa.Index("ix_announcements_translation_group_language", "translation_group", "language",
+                 unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -91,8 +94,12 @@ class Announcement(Model):
     # The featured image (pages, list cards, emails, feeds, link previews); None: no image.
     image_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("media.id", ondelete="SET NULL"), index=True)
+    # The announcements sharing a group are translations of each other (None: no translation
+    # linked). See ``service/announcements/translations.py``.
+    translation_group: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
 
-    image: Mapped[Media | None] = relationship(lazy="joined")
+    # selectin, not joined: a LEFT JOIN cannot be locked FOR UPDATE on PostgreSQL.
+    image: Mapped[Media | None] = relationship(lazy="selectin")
     tags: Mapped[list[Tag]] = relationship(secondary=announcement_tags, order_by=Tag.slug)
     partners: Mapped[list[Partner]] = relationship(
         secondary=announcement_partners, order_by=Partner.slug

@@ -81,7 +81,8 @@ def from_http_exception(exc: HTTPException) -> Problem:
     if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
         headers["Allow"] = ", ".join(sorted(exc.valid_methods))
     if code in _DETAILS:
-        detail = _DETAILS[code].format(limit=current_app.config.get("MAX_CONTENT_LENGTH"))
+        # The request's own limit: upload paths take more (service.request_limits).
+        detail = _DETAILS[code].format(limit=request.max_content_length)
     else:
         detail = exc.description or HTTPStatus(code).description
     return Problem(code, detail, headers=headers)

@@ -164,3 +164,19 @@ def test_announcements_take_an_image(client: FlaskClient, editor: EditorInfo) ->
     unknown = client.patch(f"/api/v1/announcements/{item_id}", headers=editor.auth,
                            json={"image": 999999})
     assert problem(unknown, 422, "validation")["errors"][0]["pointer"] == "#/image"
+
+
+def test_a_body_over_the_upload_limit_is_a_413(clean_app: Flask, client: FlaskClient,
+                                               editor: EditorInfo) -> None:
+    data = pictures.photo(800, 400)
+    saved = clean_app.config["UPLOAD_MAX_CONTENT_LENGTH"]
+    clean_app.config["UPLOAD_MAX_CONTENT_LENGTH"] = len(data) // 2
+    try:
+        body = _refused(clean_app, _upload(client, editor, data), 413, None)
+        assert f"{len(data) // 2} bytes" in body["detail"]
+    finally:
+        clean_app.config["UPLOAD_MAX_CONTENT_LENGTH"] = saved
+    # Other URLs keep the usual limit (1 MiB): the upload limit is for upload paths only.
+    big = {"title": "x" * 10, "body": "y" * (1024 * 1024)}
+    assert client.post("/api/v1/announcements", json=big,
+                       headers=editor.auth).status_code == 413

@@ -115,3 +115,18 @@ def test_sitemap_robots_and_favicon(clean_app: Flask, client: FlaskClient) -> No
     assert f"Sitemap: {BASE}/sitemap.xml" in robots and "Disallow: /editor/" in robots
     with client.get("/favicon.ico") as icon:
         assert icon.status_code == 200 and icon.mimetype == "image/x-icon"
+
+
+def test_markdown_embeds_an_uploaded_image_and_feeds_get_it_absolute() -> None:
+    from service.announcements.rendering import render_markdown, with_absolute_urls
+
+    name = "ab" + "c" * 62 + "-960.webp"
+    body = render_markdown(f"![Dome at dusk](/media/ab/{name})\n\n"
+                           '<img src="javascript:alert(1)" alt="x" onerror="alert(2)">')
+    assert f'<img src="/media/ab/{name}" alt="Dome at dusk">' in body
+    assert "javascript:" not in body and "onerror" not in body
+    page = "http://newsroom.test/announcements/first-light"
+    absolute = with_absolute_urls(body + '<a href="../tags/sar">t</a><a href="#x">x</a>', page)
+    assert f'src="http://newsroom.test/media/ab/{name}"' in absolute
+    assert 'href="http://newsroom.test/tags/sar"' in absolute
+    assert f'href="{page}#x"' in absolute

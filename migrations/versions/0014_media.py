@@ -1,7 +1,7 @@
 """uploaded images (media) and an announcement's featured image
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-02 02:40:00.000000
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0009'
-down_revision = '0008'
+revision = '0014'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
