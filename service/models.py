@@ -2,6 +2,7 @@
 
 from service.announcements.models import Announcement, Partner, Revision, Status, Tag
 from service.editors.models import ApiToken, Editor, Role
+from service.inbound.models import InboundMessage
 from service.outbound.models import OutboundDelivery
 from service.outbox.models import OutboxEvent
 from service.subscriptions.models import Delivery, MailBatch, Mailing, Subscriber
@@ -9,7 +10,8 @@ from service.webhooks.models import WebhookAttempt, WebhookEndpoint, WebhookMess
 from service.websub.models import HubRequest, TopicState, WebSubSubscription
 
 __all__ = [
-    "Announcement", "ApiToken", "Delivery", "Editor", "MailBatch", "Mailing", "OutboundDelivery",
+    "Announcement", "ApiToken", "Delivery", "Editor", "InboundMessage", "MailBatch", "Mailing",
+    "OutboundDelivery",
     "OutboxEvent",
     "Partner", "Revision", "Role", "Status", "Subscriber", "Tag", "HubRequest", "TopicState",
     "WebSubSubscription", "WebhookAttempt", "WebhookEndpoint", "WebhookMessage",

@@ -28,7 +28,7 @@ from service import outbox, urls
 from service.announcements import text_rules
 from service.database import db, utcnow
 from service.jobs import enqueue_after_commit
-from service.mail import mailer
+from service.mail import mailer, verp
 from service.mail.messages import Links, Template, sender_address
 from service.subscriptions import tokens
 from service.subscriptions.models import Frequency, Subscriber, SubscriberStatus
@@ -292,7 +292,7 @@ def send_confirmation(subscriber_id: int, preferences: dict[str, Any]) -> bool:
         return False
     base_url = current_app.config["BASE_URL"]
     mail_from = current_app.config["SETTINGS"].mail_from
-    sender = sender_address(mail_from)
+    senders = verp.Senders(sender_address(mail_from))
     wanted = parse_preferences(preferences)
     manage = tokens.manage_token(subscriber.id, subscriber.token_version, subscriber.email)
     template = Template(
@@ -304,9 +304,10 @@ def send_confirmation(subscriber_id: int, preferences: dict[str, Any]) -> bool:
         mail_from=mail_from, domain=urlsplit(base_url).hostname or "localhost",
     )
     links = Links(manage=urls.manage(manage), unsubscribe=urls.unsubscribe(manage),
-                  unsubscribe_mailto=urls.unsubscribe_mailto(sender, manage))
+                  unsubscribe_mailto=urls.unsubscribe_mailto(senders.unsubscribe_address, manage))
     _, data = template.personalise(subscriber.email, links)
     address = subscriber.email
+    sender = senders.make(subscriber.id, None, address)  # VERP: a bounce names the subscriber
     db.session.rollback()
     try:
         with mailer.open_transport() as transport:
