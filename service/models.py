@@ -5,7 +5,7 @@ from service.editors.models import ApiToken, Editor, Role
 from service.inbound.models import InboundMessage
 from service.outbound.models import OutboundDelivery
 from service.outbox.models import OutboxEvent
-from service.subscriptions.models import Delivery, MailBatch, Mailing, Subscriber
+from service.subscriptions.models import Delivery, MailBatch, Mailing, Subscriber, Suppression
 from service.webhooks.models import WebhookAttempt, WebhookEndpoint, WebhookMessage
 from service.websub.models import HubRequest, TopicState, WebSubSubscription
 
@@ -13,6 +13,7 @@ __all__ = [
     "Announcement", "ApiToken", "Delivery", "Editor", "InboundMessage", "MailBatch", "Mailing",
     "OutboundDelivery",
     "OutboxEvent",
-    "Partner", "Revision", "Role", "Status", "Subscriber", "Tag", "HubRequest", "TopicState",
+    "Partner", "Revision", "Role", "Status", "Subscriber", "Suppression", "Tag", "HubRequest",
+    "TopicState",
     "WebSubSubscription", "WebhookAttempt", "WebhookEndpoint", "WebhookMessage",
 ]

@@ -30,7 +30,7 @@ from service.database import db, utcnow
 from service.jobs import enqueue_after_commit
 from service.mail import mailer, verp
 from service.mail.messages import Links, Template, sender_address
-from service.subscriptions import tokens
+from service.subscriptions import suppression, tokens
 from service.subscriptions.models import Frequency, Subscriber, SubscriberStatus
 
 CONFIRMATION_TASK = "subscriptions.send_confirmation"
@@ -181,8 +181,10 @@ def for_confirm_token(token: str) -> Confirmation:
     subscriber = db.session.get(Subscriber, asked.subscriber_id)
     if subscriber is None or not _same_address(asked.address, subscriber):
         raise LinkNotValid(token)  # purged after it expired, or the id now names someone else
+    suppressed = suppression.entry_for(db.session, subscriber.email)
     if any(left is not None and asked.issued_at < left
-           for left in (subscriber.unsubscribed_at, subscriber.bounced_at)):
+           for left in (subscriber.unsubscribed_at, subscriber.bounced_at,
+                        suppressed.suppressed_at if suppressed else None)):
         raise LinkNotValid(token)
     return Confirmation(subscriber, parse_preferences(asked.preferences))
 
@@ -191,11 +193,14 @@ def confirm(token: str, now: datetime | None = None) -> Subscriber:
     """Follow a confirmation link (a POST from its page): the address is confirmed with the
     preferences it carries.
 
-    Raises what :func:`for_confirm_token` raises. Confirming twice is harmless.
+    Raises what :func:`for_confirm_token` raises. Confirming twice is harmless. A link
+    mailed after the address was suppressed lifts the suppression: it is the fresh proof
+    that the mailbox's reader wants the mail (see ``suppression``).
     """
     confirmation = for_confirm_token(token)
     subscriber = confirmation.subscriber
     now = now or utcnow()
+    suppression.lift(db.session, subscriber.email)
     if subscriber.status is not SubscriberStatus.CONFIRMED:
         if subscriber.status in (SubscriberStatus.UNSUBSCRIBED, SubscriberStatus.BOUNCED):
             subscriber.token_version += 1  # links from before leaving stop working
@@ -244,14 +249,25 @@ def unsubscribe(subscriber: Subscriber, now: datetime | None = None) -> None:
     subscriber.unsubscribed_at = now or utcnow()
 
 
-def resubscribe(subscriber: Subscriber, now: datetime | None = None) -> None:
-    """Back in from the manage page (its link proves the mailbox is theirs)."""
+def resubscribe(subscriber: Subscriber, now: datetime | None = None) -> bool:
+    """Back in from the manage page (its link proves the mailbox is theirs); True if so.
+
+    A suppressed address needs a fresh confirmation instead (a manage link may be older than
+    the suppression): one is mailed, the subscriber is left as it is, and False returned.
+    """
+    if suppression.is_suppressed(db.session, subscriber.email):
+        enqueue_after_commit(db.session(), CONFIRMATION_TASK, subscriber.id,
+                             Preferences(subscriber.frequency, tuple(subscriber.tags),
+                                         tuple(subscriber.partners),
+                                         subscriber.language).as_dict())
+        return False
     if subscriber.status is SubscriberStatus.CONFIRMED:
-        return
+        return True
     now = now or utcnow()
     subscriber.status = SubscriberStatus.CONFIRMED
     subscriber.confirmed_at = now
     subscriber.since_at = now
+    return True
 
 
 def mark_bounced(subscriber_ids: Iterable[int], now: datetime | None = None) -> None:
