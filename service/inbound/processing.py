@@ -13,6 +13,8 @@ was signed after their current subscription began (an older copy's report change
 - a temporary failure counts once per copy; ``BOUNCE_SOFT_LIMIT`` copies failing within
   ``BOUNCE_SOFT_DAYS`` mark them bounced;
 - a complaint unsubscribes them;
+- a permanent failure, a subscriber bounced by temporary ones and a complaint also put the
+  address on the suppression list (``subscriptions.suppression``);
 - a request to the List-Unsubscribe mailto whose subject carries a valid signed link
   unsubscribes the subscriber it names, as the one-click link does.
 
@@ -33,7 +35,7 @@ from service.database import db, utcnow
 from service.inbound import classifying
 from service.inbound.classifying import Classification
 from service.inbound.models import MAX_RAW, InboundKind, InboundMessage
-from service.subscriptions import lifecycle, tokens
+from service.subscriptions import lifecycle, suppression, tokens
 from service.subscriptions.models import Subscriber, SubscriberStatus
 
 KEPT = "kept"  # the outcome of everything an operator should read
@@ -136,15 +138,16 @@ def _named(row: InboundMessage, found: Classification) -> tuple[Subscriber | Non
     return subscriber, ""
 
 
-def _suppress(subscriber: Subscriber, reason: str) -> None:
-    """Nothing may be mailed to the address again (the subscriber's state says so today)."""
-    del subscriber, reason
+def _suppress(subscriber: Subscriber, reason: str, source: str) -> None:
+    """Nothing is mailed to the address again, whatever becomes of the subscriber row, until
+    an admin lifts it or a confirmation mailed after now is followed (``suppression``)."""
+    suppression.suppress(db.session, subscriber.email, reason, source)
 
 
 def _bounce(subscriber: Subscriber, now: datetime) -> str:
     was = subscriber.status
     lifecycle.mark_bounced([subscriber.id], now)
-    _suppress(subscriber, "hard bounce")
+    _suppress(subscriber, "a permanent failure reported after sending", "bounce")
     return "bounced" if was is SubscriberStatus.CONFIRMED else "nothing"
 
 
@@ -164,14 +167,14 @@ def _soft_bounce(row: InboundMessage, subscriber: Subscriber, now: datetime) -> 
     if copies < settings.bounce_soft_limit or subscriber.status is not SubscriberStatus.CONFIRMED:
         return "counted"
     lifecycle.mark_bounced([subscriber.id], now)
-    _suppress(subscriber, f"{copies} temporary failures")
+    _suppress(subscriber, f"temporary failures of {copies} copies", "bounce")
     return "bounced"
 
 
 def _complaint(subscriber: Subscriber, now: datetime) -> str:
     was = subscriber.status
     lifecycle.unsubscribe(subscriber, now)
-    _suppress(subscriber, "complaint")
+    _suppress(subscriber, "a complaint (feedback-loop report)", "complaint")
     return "unsubscribed" if was is not SubscriberStatus.UNSUBSCRIBED else "nothing"
 
 

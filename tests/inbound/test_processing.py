@@ -14,6 +14,7 @@ from flask import Flask
 from service.database import db
 from service.inbound import processing
 from service.inbound.models import InboundKind, InboundMessage
+from service.subscriptions import suppression
 from service.subscriptions.models import Subscriber, SubscriberStatus
 from tests import factories
 from tests.inbound.samples import sample
@@ -42,6 +43,15 @@ def _status(app: Flask, email: str = READER) -> SubscriberStatus:
     return status
 
 
+def _suppressed(app: Flask, email: str = READER) -> str | None:
+    """The suppression list's reason for ``email``, None when it is not on the list."""
+    with app.app_context():
+        entry = suppression.entry_for(db.session, email)
+        reason = f"{entry.source}: {entry.reason}" if entry else None
+        db.session.remove()
+    return reason
+
+
 def _sent(app: Flask, server: SmtpServer, rcpts: tuple[str, ...] = (READER,)) -> dict[str, Copy]:
     for rcpt in rcpts:
         factories.subscriber(app, rcpt, "instant")
@@ -61,6 +71,7 @@ def test_a_permanent_failure_stops_all_mail_to_the_address(
     assert (row.kind, row.outcome) == (InboundKind.HARD_BOUNCE, "bounced"), row.detail
     assert READER in (row.detail or "")
     assert _status(bounce_app) is SubscriberStatus.BOUNCED
+    assert _suppressed(bounce_app) == "bounce: a permanent failure reported after sending"
     # The next announcement goes to the others only.
     factories.subscriber(bounce_app, "other@partner-agency.example", "instant")
     publish_and_capture(bounce_app, smtp_server, ["other@partner-agency.example"], "Next")
@@ -81,6 +92,7 @@ def test_the_same_report_twice_changes_nothing_the_second_time(
         assert db.session.scalar(sa.select(sa.func.count()).select_from(InboundMessage)) == 2
         db.session.remove()
     assert _status(bounce_app) is SubscriberStatus.CONFIRMED
+    assert _suppressed(bounce_app) is None
 
 
 def test_temporary_failures_of_enough_copies_mark_the_subscriber_bounced(
@@ -96,6 +108,7 @@ def test_temporary_failures_of_enough_copies_mark_the_subscriber_bounced(
         outcomes.append(row.outcome)
     assert outcomes == ["counted", "counted", "bounced"]
     assert _status(bounce_app) is SubscriberStatus.BOUNCED
+    assert _suppressed(bounce_app) == "bounce: temporary failures of 3 copies"
 
 
 @pytest.mark.parametrize("shape", ["ses_complaint", "yahoo_arf_redacted"])
@@ -105,6 +118,7 @@ def test_a_complaint_unsubscribes(bounce_app: Flask, smtp_server: SmtpServer, sh
     assert (row.kind, row.outcome) == (InboundKind.COMPLAINT, "unsubscribed"), row.detail
     assert "feedback-type abuse" in (row.detail or "")
     assert _status(bounce_app) is SubscriberStatus.UNSUBSCRIBED
+    assert _suppressed(bounce_app) == "complaint: a complaint (feedback-loop report)"
 
 
 def test_mail_to_the_unsubscribe_mailto_unsubscribes_without_an_operator(
@@ -115,6 +129,7 @@ def test_mail_to_the_unsubscribe_mailto_unsubscribes_without_an_operator(
                                    manage=copy.manage), [copy.mailto])
     assert (row.kind, row.outcome) == (InboundKind.UNSUBSCRIBE, "unsubscribed")
     assert _status(bounce_app) is SubscriberStatus.UNSUBSCRIBED
+    assert _suppressed(bounce_app) is None  # leaving is no reason to refuse a new sign-up
 
 
 def test_forged_tokens_change_nothing_and_are_kept(bounce_app: Flask,
@@ -130,6 +145,7 @@ def test_forged_tokens_change_nothing_and_are_kept(bounce_app: Flask,
                                        manage=bad_link), [copy.mailto])
     assert (request.kind, request.outcome) == (InboundKind.UNSUBSCRIBE, "forged")
     assert _status(bounce_app) is SubscriberStatus.CONFIRMED
+    assert _suppressed(bounce_app) is None
 
 
 def test_a_report_on_a_copy_older_than_the_subscription_changes_nothing(
@@ -148,6 +164,7 @@ def test_a_report_on_a_copy_older_than_the_subscription_changes_nothing(
     row = _feed(bounce_app, sample("gmail_hard", verp=copy.verp, rcpt=READER))
     assert (row.kind, row.outcome) == (InboundKind.HARD_BOUNCE, "stale")
     assert _status(bounce_app) is SubscriberStatus.CONFIRMED
+    assert _suppressed(bounce_app) is None
 
 
 @pytest.mark.parametrize(("shape", "kind", "outcome"), [

@@ -1,7 +1,7 @@
 """inbound mail: every bounce, complaint and unsubscribe message received, and what it did
 
-Revision ID: 0012
-Revises: 0008
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-02 02:40:00.000000
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0012'
-down_revision = '0008'
+revision = '0013'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
