@@ -78,6 +78,8 @@ class Settings:
     inbound_imap_url: str | None = None
     bounce_soft_limit: int = 3
     bounce_soft_days: int = 30
+    # Items per RFC 5005 archive page (0 in a hand-made Settings: FEED_SIZE).
+    archive_page_size: int = 0
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -265,4 +267,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         inbound_imap_url=_imap_url(get("INBOUND_IMAP_URL")),
         bounce_soft_limit=_int("BOUNCE_SOFT_LIMIT", get("BOUNCE_SOFT_LIMIT") or "3", 1, 100),
         bounce_soft_days=_int("BOUNCE_SOFT_DAYS", get("BOUNCE_SOFT_DAYS") or "30", 1, 365),
+        archive_page_size=_int("ARCHIVE_PAGE_SIZE", get("ARCHIVE_PAGE_SIZE")
+                               or get("FEED_SIZE") or "50", 1, 1000),
     )
