@@ -76,11 +76,11 @@ def import_content(directory: Path | None) -> None:
 
 @feeds_cli.command("rebuild")
 def rebuild_feeds() -> None:
-    """Rebuild every feed now, in this process."""
+    """Rebuild every feed and every archive page now, in this process."""
     from service.feeds import build
 
-    count = build.rebuild(build.all_scopes())
-    click.echo(f"rebuilt {count} feed scopes (3 formats each)")
+    count = build.rebuild(build.all_scopes(), every_page=True)
+    click.echo(f"rebuilt {count} feed scopes with their archive pages (3 formats each)")
 
 
 @outbox_cli.command("relay")

@@ -76,6 +76,8 @@ class Settings:
     webhook_disable_after: int = 5 * 86400
     # Days a retracted announcement stays in its Atom feeds as an RFC 6721 tombstone.
     tombstone_days: int = 30
+    # Items per RFC 5005 archive page (0 in a hand-made Settings: FEED_SIZE).
+    archive_page_size: int = 0
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -239,4 +241,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
                                    get("WEBHOOK_DISABLE_AFTER") or str(5 * 86400),
                                    60, 90 * 86400),
         tombstone_days=_int("TOMBSTONE_DAYS", get("TOMBSTONE_DAYS") or "30", 0, 3650),
+        archive_page_size=_int("ARCHIVE_PAGE_SIZE", get("ARCHIVE_PAGE_SIZE")
+                               or get("FEED_SIZE") or "50", 1, 1000),
     )
