@@ -48,6 +48,11 @@ class Settings:
     digest_hour: int = 7  # UTC hour at which the daily (and weekly) digest period ends
     digest_weekday: int = 0  # the weekly digest's day, 0 = Monday ... 6 = Sunday
     mail_batch_size: int = 500  # subscribers per sending task (one SMTP connection each)
+    # Messages per second to the relay, all workers together (0: no limit), and to any one
+    # recipient domain; seconds every sender waits after a relay's "slow down" (421/451/454).
+    mail_rate: float = 0.0
+    mail_rate_per_domain: float = 0.0
+    mail_slowdown_pause: int = 30
     # Reverse proxies in front of web whose X-Forwarded-For/-Proto headers are trusted (0: none,
     # the client is the socket peer). Rate limits per client need the real client address.
     trusted_proxies: int = 0
@@ -106,6 +111,16 @@ def _int(variable: str, value: str, minimum: int, maximum: int) -> int:
     except ValueError:
         raise ConfigError(variable, f"{value!r} is not a whole number") from None
     if not minimum <= number <= maximum:
+        raise ConfigError(variable, f"{number} is outside {minimum}..{maximum}")
+    return number
+
+
+def _float(variable: str, value: str, minimum: float, maximum: float) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError(variable, f"{value!r} is not a number") from None
+    if not minimum <= number <= maximum:  # also refuses nan
         raise ConfigError(variable, f"{number} is outside {minimum}..{maximum}")
     return number
 
@@ -247,6 +262,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         digest_hour=_int("DIGEST_HOUR", get("DIGEST_HOUR") or "7", 0, 23),
         digest_weekday=_int("DIGEST_WEEKDAY", get("DIGEST_WEEKDAY") or "0", 0, 6),
         mail_batch_size=_int("MAIL_BATCH_SIZE", get("MAIL_BATCH_SIZE") or "500", 1, 10000),
+        mail_rate=_float("MAIL_RATE", get("MAIL_RATE") or "0", 0, 100_000),
+        mail_rate_per_domain=_float("MAIL_RATE_PER_DOMAIN", get("MAIL_RATE_PER_DOMAIN") or "0",
+                                    0, 100_000),
+        mail_slowdown_pause=_int("MAIL_SLOWDOWN_PAUSE", get("MAIL_SLOWDOWN_PAUSE") or "30",
+                                 1, 3600),
         trusted_proxies=_int("TRUSTED_PROXIES", get("TRUSTED_PROXIES") or "0", 0, 5),
         websub_lease_default=lease_default,
         websub_lease_max=lease_max,
