@@ -39,6 +39,7 @@ from service.subscriptions import lifecycle, suppression, tokens
 from service.subscriptions.models import Subscriber, SubscriberStatus
 
 KEPT = "kept"  # the outcome of everything an operator should read
+FOR_OPERATOR = (KEPT, "forged")  # what the operator's listings show until resolved
 
 
 def message_key(raw: bytes) -> str:
