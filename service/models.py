@@ -3,6 +3,7 @@
 from service.announcements.models import Announcement, Partner, Revision, Status, Tag
 from service.editors.models import ApiToken, Editor, Role
 from service.feeds.models import FeedPosition
+from service.inbound.models import InboundMessage
 from service.media.models import Media
 from service.outbound.models import OutboundDelivery
 from service.outbox.models import OutboxEvent
@@ -11,8 +12,8 @@ from service.webhooks.models import WebhookAttempt, WebhookEndpoint, WebhookMess
 from service.websub.models import HubRequest, TopicState, WebSubSubscription
 
 __all__ = [
-    "Announcement", "ApiToken", "Delivery", "Editor", "FeedPosition", "MailBatch", "Mailing",
-    "Media",
+    "Announcement", "ApiToken", "Delivery", "Editor", "FeedPosition", "InboundMessage",
+    "MailBatch", "Mailing", "Media",
     "OutboundDelivery",
     "OutboxEvent",
     "Partner", "Revision", "Role", "Status", "Subscriber", "Suppression", "Tag", "HubRequest",
