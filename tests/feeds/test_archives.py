@@ -329,8 +329,9 @@ def test_a_page_missing_from_redis_is_built_on_request(
 
 
 def test_feeds_rebuild_builds_every_page_from_scratch(
-    small_pages: Flask, runner: FlaskCliRunner
+    small_pages: Flask, runner: FlaskCliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(build, "PAGES_PER_LOCK", 2)  # several batches, each under the lock
     ids = [factories.announcement(small_pages, title=f"Imported {n}", tags=["esa"],
                                   published_at=T0 + timedelta(minutes=n)) for n in range(15)]
     result = runner.invoke(args=["feeds", "rebuild"])
@@ -342,3 +343,9 @@ def test_feeds_rebuild_builds_every_page_from_scratch(
     # oldest first: page 1 holds the first four published
     page = feedparser.parse(store.get(conn, "all@1", "atom").body)
     assert sorted(e.id for e in page.entries) == sorted(_uid(small_pages, i) for i in ids[:4])
+    # Bigger pages: the same history in fewer pages, and the pages past them removed.
+    small_pages.config["ARCHIVE_PAGE_SIZE"] = 6
+    assert runner.invoke(args=["feeds", "rebuild"]).exit_code == 0
+    assert conn.exists(store.key("all@2", "rss")) and not conn.exists(store.key("all@3", "rss"))
+    page = feedparser.parse(store.get(conn, "all@2", "atom").body)
+    assert sorted(e.id for e in page.entries) == sorted(_uid(small_pages, i) for i in ids[6:12])
