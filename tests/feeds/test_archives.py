@@ -349,3 +349,19 @@ def test_feeds_rebuild_builds_every_page_from_scratch(
     assert conn.exists(store.key("all@2", "rss")) and not conn.exists(store.key("all@3", "rss"))
     page = feedparser.parse(store.get(conn, "all@2", "atom").body)
     assert sorted(e.id for e in page.entries) == sorted(_uid(small_pages, i) for i in ids[6:12])
+
+
+def test_a_catch_up_that_cuts_many_pages_builds_them_a_batch_per_lock(
+    small_pages: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An import placed by one rebuild: every page it cuts exists afterwards."""
+    monkeypatch.setattr(build, "PAGES_PER_LOCK", 2)
+    for n in range(23):
+        factories.announcement(small_pages, title=f"Imported {n}",
+                               published_at=T0 + timedelta(minutes=n))
+    build.rebuild(["all"])  # 23 positions: pages 1-5
+    conn = get_redis()
+    assert [conn.exists(store.key(f"all@{n}", "json")) for n in range(1, 7)] == [1] * 5 + [0]
+    page = parse_feed(store.get(conn, "all@5", "atom").body)
+    assert {link.rel for link in page.feed.links} >= {"prev-archive", "current"}
+    assert "next-archive" not in {link.rel for link in page.feed.links}
