@@ -76,6 +76,13 @@ class Settings:
     webhook_disable_after: int = 5 * 86400
     # Days a retracted announcement stays in its Atom feeds as an RFC 6721 tombstone.
     tombstone_days: int = 30
+    # Inbound mail (service/inbound): the base of every envelope sender (bounces+<token>@...),
+    # None: MAIL_FROM's address, no VERP; the bounce mailbox read by beat; temporary failures
+    # of this many copies within this many days mark the subscriber bounced.
+    bounce_address: str | None = None
+    inbound_imap_url: str | None = None
+    bounce_soft_limit: int = 3
+    bounce_soft_days: int = 30
     # Items per RFC 5005 archive page (0 in a hand-made Settings: FEED_SIZE).
     archive_page_size: int = 0
     extra: dict[str, object] = field(default_factory=dict)
@@ -146,6 +153,41 @@ def _mail_from(value: str) -> str:
             "MAIL_FROM", f"{value!r} is not one address like 'Newsroom <news@example.org>' ({exc})"
         ) from None
     return value
+
+
+def _imap_url(value: str | None) -> str | None:
+    """``INBOUND_IMAP_URL``: ``imap(s)://user:password@host:port/MAILBOX``."""
+    if value is None:
+        return None
+    _url("INBOUND_IMAP_URL", value, ("imap", "imaps"))
+    from service.mail.imap_url import ImapSettings
+
+    try:
+        ImapSettings.from_url(value)
+    except ValueError as exc:
+        raise ConfigError("INBOUND_IMAP_URL", str(exc)) from None
+    return value
+
+
+def _bounce_address(value: str | None) -> str | None:
+    """``BOUNCE_ADDRESS``: a plain address whose local part leaves room for ``+<token>``."""
+    if value is None:
+        return None
+    from service.mail.headers import parse_mailbox
+    from service.mail.verp import MAX_BASE_LOCAL
+
+    try:
+        display_name, address = parse_mailbox(value)
+    except ValueError as exc:
+        raise ConfigError("BOUNCE_ADDRESS", f"{value!r} is not one address ({exc})") from None
+    local = address.rpartition("@")[0]
+    if display_name or address != value:
+        raise ConfigError("BOUNCE_ADDRESS", f"{value!r} must be a bare address such as "
+                          "bounces@example.org")
+    if len(local) > MAX_BASE_LOCAL or "+" in local:
+        raise ConfigError("BOUNCE_ADDRESS", f"the local part {local!r} must be at most "
+                          f"{MAX_BASE_LOCAL} characters without '+' (the token follows a '+')")
+    return address
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -241,6 +283,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
                                    get("WEBHOOK_DISABLE_AFTER") or str(5 * 86400),
                                    60, 90 * 86400),
         tombstone_days=_int("TOMBSTONE_DAYS", get("TOMBSTONE_DAYS") or "30", 0, 3650),
+        bounce_address=_bounce_address(get("BOUNCE_ADDRESS")),
+        inbound_imap_url=_imap_url(get("INBOUND_IMAP_URL")),
+        bounce_soft_limit=_int("BOUNCE_SOFT_LIMIT", get("BOUNCE_SOFT_LIMIT") or "3", 1, 100),
+        bounce_soft_days=_int("BOUNCE_SOFT_DAYS", get("BOUNCE_SOFT_DAYS") or "30", 1, 365),
         archive_page_size=_int("ARCHIVE_PAGE_SIZE", get("ARCHIVE_PAGE_SIZE")
                                or get("FEED_SIZE") or "50", 1, 1000),
     )

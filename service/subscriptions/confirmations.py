@@ -13,7 +13,7 @@ from redis.exceptions import RedisError
 from service import urls
 from service.database import db
 from service.extensions import get_redis
-from service.mail import mailer, throttle
+from service.mail import mailer, throttle, verp
 from service.mail.messages import Links, Template, sender_address
 from service.subscriptions import tokens
 from service.subscriptions.lifecycle import parse_preferences
@@ -36,7 +36,7 @@ def send_confirmation(subscriber_id: int, preferences: dict[str, Any]) -> bool:
         return False
     base_url = current_app.config["BASE_URL"]
     mail_from = current_app.config["SETTINGS"].mail_from
-    sender = sender_address(mail_from)
+    senders = verp.Senders(sender_address(mail_from))
     wanted = parse_preferences(preferences)
     manage = tokens.manage_token(subscriber.id, subscriber.token_version, subscriber.email)
     template = Template(
@@ -48,9 +48,10 @@ def send_confirmation(subscriber_id: int, preferences: dict[str, Any]) -> bool:
         mail_from=mail_from, domain=urlsplit(base_url).hostname or "localhost",
     )
     links = Links(manage=urls.manage(manage), unsubscribe=urls.unsubscribe(manage),
-                  unsubscribe_mailto=urls.unsubscribe_mailto(sender, manage))
+                  unsubscribe_mailto=urls.unsubscribe_mailto(senders.unsubscribe_address, manage))
     _, data = template.personalise(subscriber.email, links)
     address = subscriber.email
+    sender = senders.make(subscriber.id, None, address)  # VERP: a bounce names the subscriber
     db.session.rollback()
     limits = throttle.Throttle(get_redis(), throttle.configured_rates())
     try:

@@ -33,7 +33,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from service.database import db, utcnow
 from service.extensions import get_redis
-from service.mail import mailer, throttle
+from service.mail import mailer, throttle, verp
 from service.mail.messages import Template, sender_address
 from service.subscriptions import composing, contents, lifecycle
 from service.subscriptions.contents import Target
@@ -231,7 +231,7 @@ class _Sender:
         self.throttle = limits
         self.kind = kind
         self.views = views
-        self.sender = sender_address(current_app.config["SETTINGS"].mail_from)
+        self.senders = verp.Senders(sender_address(current_app.config["SETTINGS"].mail_from))
         self.manage_tokens = ManageTokens()
         self.templates: dict[tuple[int, ...], Template] = {}
 
@@ -248,8 +248,9 @@ class _Sender:
         template = self._template(target)
         manage = self.manage_tokens.make(target.subscriber_id, target.token_version,
                                          target.email)
-        links = composing.subscriber_links(self.sender, manage)
+        links = composing.subscriber_links(self.senders.unsubscribe_address, manage)
         message_id, data = template.personalise(target.email, links)
+        envelope_sender = self.senders.make(target.subscriber_id, delivery_id, target.email)
         run = self.run
         try:
             self.throttle.wait_turn(target.email)
@@ -260,7 +261,7 @@ class _Sender:
                             stop=True)
         try:
             accepted = transport.send(
-                data, self.sender, target.email, eight_bit=template.eight_bit,
+                data, envelope_sender, target.email, eight_bit=template.eight_bit,
                 before_data=lambda: run.begin_sending(delivery_id, message_id),
             )
         except mailer.Rejected as exc:
