@@ -97,10 +97,11 @@ def relay(everything: bool) -> None:
 
 def register(app: Flask) -> None:
     from service.devserver import dev_command
+    from service.inbound.cli import inbound_cli
     from service.subscriptions.cli import digests_cli, subscriptions_cli
     from service.websub.cli import websub_cli
 
     for group in (editors_cli, tokens_cli, content_cli, feeds_cli, outbox_cli, digests_cli,
-                  subscriptions_cli, websub_cli):
+                  subscriptions_cli, websub_cli, inbound_cli):
         app.cli.add_command(group)
     app.cli.add_command(dev_command)
