@@ -24,9 +24,11 @@ from service.announcements.queries import TopicT
 from service.announcements.rendering import is_rtl
 from service.database import db
 from service.feeds import scopes
+from service.public import errors
 from service.url_numbers import positive_int
 
 bp = Blueprint("public", __name__)
+errors.register(bp)
 
 PER_PAGE = 20
 FEED_TYPES = {
