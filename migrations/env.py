@@ -91,6 +91,10 @@ def run_migrations_online():
     conf_args = current_app.extensions['migrate'].configure_args
     # Migrations must not import application types: write UTCDateTime as what it stores.
     conf_args.setdefault("render_item", render_item)
+    # The search objects are the migrations' own, not the models' (service/search/schema.py).
+    from service.search.schema import include_name
+
+    conf_args.setdefault("include_name", include_name)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

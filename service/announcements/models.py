@@ -62,6 +62,9 @@ class Announcement(Model):
         sa.Index("ix_announcements_status_published_at", "status", "published_at"),
         sa.Index("ix_announcements_status_publish_at", "status", "publish_at"),
         sa.Index("ix_announcements_status_retracted_at", "status", "retracted_at"),
+        # One version per language in a translation group.
+        sa.Index("ix_announcements_translation_group_language", "translation_group", "language",
+                 unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -87,6 +90,9 @@ class Announcement(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("editors.id", ondelete="SET NULL"))
+    # The announcements sharing a group are translations of each other (None: no translation
+    # linked). See ``service/announcements/translations.py``.
+    translation_group: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
 
     tags: Mapped[list[Tag]] = relationship(secondary=announcement_tags, order_by=Tag.slug)
     partners: Mapped[list[Partner]] = relationship(

@@ -202,7 +202,10 @@ def get_announcement(announcement_id: int) -> ResponseBase:
     if item is None:
         raise _not_found(announcement_id)
     if editor is None and item.status is Status.RETRACTED:
-        raise Problem(410, "This announcement was retracted.")
+        raise Problem(410, "This announcement was retracted.", kind="retracted",
+                      title="Announcement retracted",
+                      retracted_at=item.retracted_at.isoformat() if item.retracted_at else None,
+                      reason=item.retraction_reason)
     if editor is None and item.status is not Status.PUBLISHED:
         raise _not_found(announcement_id)  # an embargo must not show, even as a 403
     return _item_response(item).make_conditional(request)

@@ -51,9 +51,14 @@ def announcements() -> str:
     elif status:
         abort(404, description=f"There is no status {status!r}.")
     if search:
-        query = query.where(
-            sa.func.lower(Announcement.title).contains(search.lower(), autoescape=True)
-        )
+        # Every status, so not the public full-text index (published items only): a
+        # case-insensitive substring of the title, summary or body, which suits a newsroom's
+        # few thousand items and finds a draft by any phrase in its text.
+        needle = search.lower()
+        query = query.where(sa.or_(*(
+            sa.func.lower(column).contains(needle, autoescape=True)
+            for column in (Announcement.title, Announcement.summary, Announcement.body)
+        )))
     rows = db.session.execute(query.offset((page - 1) * PER_PAGE).limit(PER_PAGE + 1)).all()
     items = [(item, email) for item, email in rows[:PER_PAGE]]
     return render_template(

@@ -1,4 +1,5 @@
-"""Public pages: home, one announcement, a tag, a partner, the feeds. Published items only.
+"""Public pages: home, one announcement, a tag, a partner, the feeds, search. Published items
+only.
 
 Every list loads its announcements with their tags and partners in three queries, whatever the
 number of items (``selectinload``); the feeds page counts with one grouped query per kind.
@@ -12,6 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from service import urls
 from service.announcements import queries
+from service.announcements.languages import native_name
 from service.announcements.models import (
     Announcement,
     Partner,
@@ -25,12 +27,15 @@ from service.announcements.rendering import is_rtl
 from service.database import db
 from service.feeds import scopes
 from service.public import errors
+from service.search import queries as search_queries
+from service.search.backend import MAX_QUERY, Filters
 from service.url_numbers import positive_int
 
 bp = Blueprint("public", __name__)
 errors.register(bp)
 
 PER_PAGE = 20
+SEARCH_PER_PAGE = 10
 FEED_TYPES = {
     "rss": "application/rss+xml",
     "atom": "application/atom+xml",
@@ -43,6 +48,12 @@ FEED_NAMES = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
 def text_direction(language: str) -> str:
     """``"ar"``, ``"ar-EG"`` -> ``"rtl"``; everything else ``"ltr"`` (see ``is_rtl``)."""
     return "rtl" if is_rtl(language) else "ltr"
+
+
+@bp.app_template_filter("language_name")
+def language_name(code: str) -> str:
+    """A language in its own name (``languages.native_name``)."""
+    return native_name(code)
 
 
 def feed_links(scope: str, title: str) -> list[dict[str, str]]:
@@ -169,5 +180,37 @@ def feeds() -> str:
         "public/feeds.html",
         tags=tags,
         partners=partners,
+        feeds=feed_links(scopes.ALL, "All announcements"),
+    )
+
+
+def _filter_value(name: str) -> str | None:
+    value = request.args.get(name, "").strip()
+    return value[:64] or None
+
+
+@bp.get("/search")
+def search() -> str:
+    """``/search?q=...&tag=&partner=&language=&page=``: ranked, highlighted, paginated.
+
+    Any text is a valid query (no syntax can fail); a page past the end is an empty page.
+    """
+    text = request.args.get("q", "")[:MAX_QUERY].strip()
+    filters = Filters(tag=_filter_value("tag"), partner=_filter_value("partner"),
+                      language=_filter_value("language"))
+    page = _page()
+    found = search_queries.search(text, filters, page=page, per_page=SEARCH_PER_PAGE) \
+        if text else None
+    params = {k: v for k, v in (("q", text), ("tag", filters.tag), ("partner", filters.partner),
+                                ("language", filters.language)) if v}
+    return render_template(
+        "public/search.html",
+        text=text,
+        filters=filters,
+        found=found,
+        params=params,
+        tags=queries.public(Tag),
+        partners=queries.public(Partner),
+        languages=sorted(queries.public_languages()),
         feeds=feed_links(scopes.ALL, "All announcements"),
     )

@@ -18,6 +18,7 @@ from service import urls
 from service.announcements.models import Announcement, Status
 from service.announcements.rendering import is_rtl
 from service.database import db
+from service.subscriptions import suppression
 from service.subscriptions.models import (
     Delivery,
     DeliveryStatus,
@@ -138,10 +139,18 @@ def _digest_targets(mailing: Mailing, batch: MailBatch
 
 
 def targets(mailing: Mailing, batch: MailBatch) -> tuple[list[Target], dict[int, Announcement]]:
-    """Who in ``batch`` gets a copy of ``mailing``, and the announcements by id."""
+    """Who in ``batch`` gets a copy of ``mailing``, and the announcements by id.
+
+    A suppressed address gets none, whatever its subscriber's status (one query per batch).
+    """
     if mailing.kind is MailingKind.INSTANT:
-        return _instant_targets(mailing, batch)
-    return _digest_targets(mailing, batch)
+        chosen, items = _instant_targets(mailing, batch)
+    else:
+        chosen, items = _digest_targets(mailing, batch)
+    suppressed = suppression.suppressed_among(db.session, (t.email for t in chosen))
+    if suppressed:
+        chosen = [t for t in chosen if t.email not in suppressed]
+    return chosen, items
 
 
 def item_view(item: Announcement) -> dict[str, Any]:

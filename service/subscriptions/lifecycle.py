@@ -17,20 +17,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from service import outbox, urls
+from service import outbox
 from service.announcements import text_rules
 from service.database import db, utcnow
 from service.jobs import enqueue_after_commit
-from service.mail import mailer
-from service.mail.messages import Links, Template, sender_address
-from service.subscriptions import tokens
+from service.subscriptions import suppression, tokens
 from service.subscriptions.models import Frequency, Subscriber, SubscriberStatus
 
 CONFIRMATION_TASK = "subscriptions.send_confirmation"
@@ -181,8 +177,10 @@ def for_confirm_token(token: str) -> Confirmation:
     subscriber = db.session.get(Subscriber, asked.subscriber_id)
     if subscriber is None or not _same_address(asked.address, subscriber):
         raise LinkNotValid(token)  # purged after it expired, or the id now names someone else
+    suppressed = suppression.entry_for(db.session, subscriber.email)
     if any(left is not None and asked.issued_at < left
-           for left in (subscriber.unsubscribed_at, subscriber.bounced_at)):
+           for left in (subscriber.unsubscribed_at, subscriber.bounced_at,
+                        suppressed.suppressed_at if suppressed else None)):
         raise LinkNotValid(token)
     return Confirmation(subscriber, parse_preferences(asked.preferences))
 
@@ -191,11 +189,14 @@ def confirm(token: str, now: datetime | None = None) -> Subscriber:
     """Follow a confirmation link (a POST from its page): the address is confirmed with the
     preferences it carries.
 
-    Raises what :func:`for_confirm_token` raises. Confirming twice is harmless.
+    Raises what :func:`for_confirm_token` raises. Confirming twice is harmless. A link
+    mailed after the address was suppressed lifts the suppression: it is the fresh proof
+    that the mailbox's reader wants the mail (see ``suppression``).
     """
     confirmation = for_confirm_token(token)
     subscriber = confirmation.subscriber
     now = now or utcnow()
+    suppression.lift(db.session, subscriber.email)
     if subscriber.status is not SubscriberStatus.CONFIRMED:
         if subscriber.status in (SubscriberStatus.UNSUBSCRIBED, SubscriberStatus.BOUNCED):
             subscriber.token_version += 1  # links from before leaving stop working
@@ -244,14 +245,25 @@ def unsubscribe(subscriber: Subscriber, now: datetime | None = None) -> None:
     subscriber.unsubscribed_at = now or utcnow()
 
 
-def resubscribe(subscriber: Subscriber, now: datetime | None = None) -> None:
-    """Back in from the manage page (its link proves the mailbox is theirs)."""
+def resubscribe(subscriber: Subscriber, now: datetime | None = None) -> bool:
+    """Back in from the manage page (its link proves the mailbox is theirs); True if so.
+
+    A suppressed address needs a fresh confirmation instead (a manage link may be older than
+    the suppression): one is mailed, the subscriber is left as it is, and False returned.
+    """
+    if suppression.is_suppressed(db.session, subscriber.email):
+        enqueue_after_commit(db.session(), CONFIRMATION_TASK, subscriber.id,
+                             Preferences(subscriber.frequency, tuple(subscriber.tags),
+                                         tuple(subscriber.partners),
+                                         subscriber.language).as_dict())
+        return False
     if subscriber.status is SubscriberStatus.CONFIRMED:
-        return
+        return True
     now = now or utcnow()
     subscriber.status = SubscriberStatus.CONFIRMED
     subscriber.confirmed_at = now
     subscriber.since_at = now
+    return True
 
 
 def mark_bounced(subscriber_ids: Iterable[int], now: datetime | None = None) -> None:
@@ -274,47 +286,3 @@ def purge_pending(now: datetime | None = None) -> int:
     )
     db.session.commit()
     return result.rowcount or 0  # type: ignore[attr-defined]
-
-
-def confirm_url(subscriber_id: int, email: str, preferences: dict[str, Any]) -> str:
-    return urls.confirm(tokens.confirm_token(subscriber_id, email, preferences))
-
-
-def send_confirmation(subscriber_id: int, preferences: dict[str, Any]) -> bool:
-    """Mail the confirmation link; False when there is no one to mail or the server refused.
-
-    Raises :class:`mailer.Deferred` when the server cannot take it now (the task retries).
-    A confirmation lost to an uncertain send is not retried: the reader can ask again.
-    """
-    subscriber = db.session.get(Subscriber, subscriber_id)
-    if subscriber is None:
-        db.session.rollback()
-        return False
-    base_url = current_app.config["BASE_URL"]
-    mail_from = current_app.config["SETTINGS"].mail_from
-    sender = sender_address(mail_from)
-    wanted = parse_preferences(preferences)
-    manage = tokens.manage_token(subscriber.id, subscriber.token_version, subscriber.email)
-    template = Template(
-        "confirm",
-        {"confirm_url": confirm_url(subscriber.id, subscriber.email, wanted.as_dict()),
-         "preferences": wanted,
-         "already": subscriber.status is SubscriberStatus.CONFIRMED, "base_url": base_url,
-         "max_age_hours": int(tokens.CONFIRM_MAX_AGE.total_seconds() // 3600)},
-        mail_from=mail_from, domain=urlsplit(base_url).hostname or "localhost",
-    )
-    links = Links(manage=urls.manage(manage), unsubscribe=urls.unsubscribe(manage),
-                  unsubscribe_mailto=urls.unsubscribe_mailto(sender, manage))
-    _, data = template.personalise(subscriber.email, links)
-    address = subscriber.email
-    db.session.rollback()
-    try:
-        with mailer.open_transport() as transport:
-            return transport.send(data, sender, address, eight_bit=template.eight_bit)
-    except mailer.Rejected as exc:
-        current_app.logger.warning("confirmation to subscriber %d refused: %s", subscriber_id, exc)
-        return False
-    except mailer.Uncertain as exc:
-        current_app.logger.warning("confirmation to subscriber %d uncertain: %s", subscriber_id,
-                                   exc)
-        return False

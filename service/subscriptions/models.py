@@ -158,3 +158,23 @@ class Delivery(Model):
 
     def __repr__(self) -> str:
         return f"<Delivery {self.id} m{self.mailing_id} s{self.subscriber_id} {self.status.value}>"
+
+
+class Suppression(Model):
+    """An address no mail goes to: only a hash of it is kept, with why, who and when.
+
+    ``address_hash`` is the SHA-256 of the normalised address (``suppression.address_hash``),
+    so the list survives the address being erased and tells nobody the address it holds.
+    """
+
+    __tablename__ = "suppressions"
+    __table_args__ = (sa.Index("ix_suppressions_suppressed_at", "suppressed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    reason: Mapped[str] = mapped_column(sa.String(500))
+    source: Mapped[str] = mapped_column(sa.String(32))  # bounce, complaint, admin, import...
+    suppressed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<Suppression {self.address_hash[:12]} {self.source}>"

@@ -15,7 +15,7 @@ from flask_limiter import RequestLimit
 
 from service.database import db
 from service.extensions import csrf, limiter
-from service.subscriptions import lifecycle, ratelimits, tokens
+from service.subscriptions import lifecycle, ratelimits, suppression, tokens
 from service.subscriptions.forms import PreferencesForm, SubscribeForm
 from service.subscriptions.models import Subscriber
 
@@ -95,7 +95,7 @@ def manage(token: str) -> str | tuple[str, int]:
         return _bad_link(exc)
     form = PreferencesForm(data=subscriber.preferences if request.method == "GET" else None)
     form.load_choices(lifecycle.parse_preferences(subscriber.preferences))
-    saved = False
+    saved = confirming = False
     if request.method == "POST":
         if request.form.get("action") == "resubscribe":
             if form.validate_on_submit():
@@ -106,9 +106,9 @@ def manage(token: str) -> str | tuple[str, int]:
                 except lifecycle.InvalidPreferences as exc:
                     form.form_errors = list(exc.errors.values())
                 else:
-                    lifecycle.resubscribe(subscriber)
+                    confirming = not lifecycle.resubscribe(subscriber)
                     db.session.commit()
-                    saved = True
+                    saved = not confirming
         elif form.validate_on_submit():
             try:
                 lifecycle.change_preferences(
@@ -118,11 +118,12 @@ def manage(token: str) -> str | tuple[str, int]:
             else:
                 db.session.commit()
                 saved = True
-        if not saved:
+        if not saved and not confirming:
             return render_template("subscriptions/manage.html", form=form, token=token,
                                    subscriber=subscriber), 400
     return render_template("subscriptions/manage.html", form=form, token=token,
-                           subscriber=subscriber, saved=saved)
+                           subscriber=subscriber, saved=saved, confirming=confirming,
+                           suppressed=suppression.is_suppressed(db.session, subscriber.email))
 
 
 @bp.get("/subscriptions/unsubscribe/<token>")

@@ -138,7 +138,7 @@ def test_anonymous_callers_see_published_announcements_only(
 
     for item in (draft, scheduled):
         problem(client.get(f"{API}/{item['id']}"), 404)
-    problem(client.get(f"{API}/{retracted['id']}"), 410)
+    problem(client.get(f"{API}/{retracted['id']}"), 410, "retracted")
     assert client.get(f"{API}/{published['id']}").get_json()["title"] == "Published"
     for item in (draft, scheduled, published, retracted):
         assert client.get(f"{API}/{item['id']}", headers=editor.auth).status_code == 200

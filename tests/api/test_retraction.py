@@ -113,3 +113,16 @@ def test_the_openapi_document_states_the_reason_rules(client: FlaskClient) -> No
     shown = document["components"]["schemas"]["Announcement"]["properties"]
     assert {"retracted_at", "retraction_reason"} <= set(shown)
 
+
+
+def test_anonymous_readers_get_a_410_with_the_time_and_reason(
+    clean_app: Flask, client: FlaskClient, editor: EditorInfo
+) -> None:
+    item = create(client, editor, title="Withdrawn figures", status="published")
+    client.post(f"{API}/{item['id']}/retract", headers=editor.auth,
+                json={"reason": "The figures were preliminary."})
+    body = problem(client.get(f"{API}/{item['id']}"), 410, "retracted")
+    assert body["reason"] == "The figures were preliminary."
+    retracted_at = _stored(clean_app, item["id"]).retracted_at
+    assert retracted_at is not None and body["retracted_at"] == retracted_at.isoformat()
+    assert "Withdrawn figures" not in str(body)  # a retraction does not repeat the title
