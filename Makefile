@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: dev test lint format install clean bench bench-digests bench-websub bench-webhooks screenshots deploy-test lock
+.PHONY: dev test lint format install clean bench bench-history bench-digests bench-websub bench-webhooks screenshots deploy-test lock
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed; run: make PYTHON=python3.11 ...")'
@@ -32,6 +32,9 @@ format: install  ## apply ruff's safe fixes (import order, modern syntax)
 
 bench: install  ## publish -> feed latency and feed request rates (see README)
 	$(BIN)/python bench/feeds.py
+
+bench-history: install  ## one publish's feed work at 100 and 100,000 announcements, and a rebuild of every archive page (PostgreSQL; see README)
+	$(BIN)/python bench/feed_history.py
 
 bench-digests: install  ## a daily digest to 10,000 and 100,000 subscribers (see README)
 	$(BIN)/python bench/digests.py

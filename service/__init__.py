@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         MAX_CONTENT_LENGTH=settings.max_content_length,
         BASE_URL=settings.base_url,
         FEED_SIZE=settings.feed_size,
+        ARCHIVE_PAGE_SIZE=settings.archive_page_size or settings.feed_size,
         JSON_SORT_KEYS=False,
         RATELIMIT_STORAGE_URI=None,  # set below from REDIS_URL
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session

@@ -25,7 +25,7 @@ from flask import Flask
 from kombu import Queue
 
 TASK_MODULES = ["workers.events", "workers.announcements", "workers.feeds", "workers.mail",
-                "workers.push"]
+                "workers.push", "workers.inbound"]
 
 DEFAULT_QUEUE = "celery"
 MAIL_QUEUE = "mail"
@@ -34,6 +34,7 @@ TASK_ROUTES = {
     "mail.*": {"queue": MAIL_QUEUE},
     "digests.*": {"queue": MAIL_QUEUE},
     "subscriptions.*": {"queue": MAIL_QUEUE},
+    "inbound.*": {"queue": MAIL_QUEUE},
     "push.*": {"queue": PUSH_QUEUE},
 }
 
@@ -95,6 +96,18 @@ BEAT_SCHEDULE = {
         "task": "feeds.expire_tombstones",
         "schedule": timedelta(hours=1),
         "options": {"expires": 1800},
+    },
+    # Inbound mail: the bounce mailbox (INBOUND_IMAP_URL; nothing when unset), and messages
+    # the listener recorded whose task was lost.
+    "read-bounce-mailbox": {
+        "task": "inbound.read_mailbox",
+        "schedule": timedelta(minutes=1),
+        "options": {"expires": 50},
+    },
+    "process-pending-inbound": {
+        "task": "inbound.process_pending",
+        "schedule": timedelta(minutes=1),
+        "options": {"expires": 50},
     },
     "purge-processed-events": {
         "task": "events.purge",

@@ -76,11 +76,11 @@ def import_content(directory: Path | None) -> None:
 
 @feeds_cli.command("rebuild")
 def rebuild_feeds() -> None:
-    """Rebuild every feed now, in this process."""
+    """Rebuild every feed and every archive page now, in this process."""
     from service.feeds import build
 
-    count = build.rebuild(build.all_scopes())
-    click.echo(f"rebuilt {count} feed scopes (3 formats each)")
+    count = build.rebuild(build.all_scopes(), every_page=True)
+    click.echo(f"rebuilt {count} feed scopes with their archive pages (3 formats each)")
 
 
 @outbox_cli.command("relay")
@@ -97,10 +97,11 @@ def relay(everything: bool) -> None:
 
 def register(app: Flask) -> None:
     from service.devserver import dev_command
+    from service.inbound.cli import inbound_cli
     from service.subscriptions.cli import digests_cli, subscriptions_cli
     from service.websub.cli import websub_cli
 
     for group in (editors_cli, tokens_cli, content_cli, feeds_cli, outbox_cli, digests_cli,
-                  subscriptions_cli, websub_cli):
+                  subscriptions_cli, websub_cli, inbound_cli):
         app.cli.add_command(group)
     app.cli.add_command(dev_command)

@@ -48,6 +48,11 @@ class Settings:
     digest_hour: int = 7  # UTC hour at which the daily (and weekly) digest period ends
     digest_weekday: int = 0  # the weekly digest's day, 0 = Monday ... 6 = Sunday
     mail_batch_size: int = 500  # subscribers per sending task (one SMTP connection each)
+    # Messages per second to the relay, all workers together (0: no limit), and to any one
+    # recipient domain; seconds every sender waits after a relay's "slow down" (421/451/454).
+    mail_rate: float = 0.0
+    mail_rate_per_domain: float = 0.0
+    mail_slowdown_pause: int = 30
     # Reverse proxies in front of web whose X-Forwarded-For/-Proto headers are trusted (0: none,
     # the client is the socket peer). Rate limits per client need the real client address.
     trusted_proxies: int = 0
@@ -71,6 +76,15 @@ class Settings:
     webhook_disable_after: int = 5 * 86400
     # Days a retracted announcement stays in its Atom feeds as an RFC 6721 tombstone.
     tombstone_days: int = 30
+    # Inbound mail (service/inbound): the base of every envelope sender (bounces+<token>@...),
+    # None: MAIL_FROM's address, no VERP; the bounce mailbox read by beat; temporary failures
+    # of this many copies within this many days mark the subscriber bounced.
+    bounce_address: str | None = None
+    inbound_imap_url: str | None = None
+    bounce_soft_limit: int = 3
+    bounce_soft_days: int = 30
+    # Items per RFC 5005 archive page (0 in a hand-made Settings: FEED_SIZE).
+    archive_page_size: int = 0
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -97,6 +111,16 @@ def _int(variable: str, value: str, minimum: int, maximum: int) -> int:
     except ValueError:
         raise ConfigError(variable, f"{value!r} is not a whole number") from None
     if not minimum <= number <= maximum:
+        raise ConfigError(variable, f"{number} is outside {minimum}..{maximum}")
+    return number
+
+
+def _float(variable: str, value: str, minimum: float, maximum: float) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError(variable, f"{value!r} is not a number") from None
+    if not minimum <= number <= maximum:  # also refuses nan
         raise ConfigError(variable, f"{number} is outside {minimum}..{maximum}")
     return number
 
@@ -129,6 +153,41 @@ def _mail_from(value: str) -> str:
             "MAIL_FROM", f"{value!r} is not one address like 'Newsroom <news@example.org>' ({exc})"
         ) from None
     return value
+
+
+def _imap_url(value: str | None) -> str | None:
+    """``INBOUND_IMAP_URL``: ``imap(s)://user:password@host:port/MAILBOX``."""
+    if value is None:
+        return None
+    _url("INBOUND_IMAP_URL", value, ("imap", "imaps"))
+    from service.mail.imap_url import ImapSettings
+
+    try:
+        ImapSettings.from_url(value)
+    except ValueError as exc:
+        raise ConfigError("INBOUND_IMAP_URL", str(exc)) from None
+    return value
+
+
+def _bounce_address(value: str | None) -> str | None:
+    """``BOUNCE_ADDRESS``: a plain address whose local part leaves room for ``+<token>``."""
+    if value is None:
+        return None
+    from service.mail.headers import parse_mailbox
+    from service.mail.verp import MAX_BASE_LOCAL
+
+    try:
+        display_name, address = parse_mailbox(value)
+    except ValueError as exc:
+        raise ConfigError("BOUNCE_ADDRESS", f"{value!r} is not one address ({exc})") from None
+    local = address.rpartition("@")[0]
+    if display_name or address != value:
+        raise ConfigError("BOUNCE_ADDRESS", f"{value!r} must be a bare address such as "
+                          "bounces@example.org")
+    if len(local) > MAX_BASE_LOCAL or "+" in local:
+        raise ConfigError("BOUNCE_ADDRESS", f"the local part {local!r} must be at most "
+                          f"{MAX_BASE_LOCAL} characters without '+' (the token follows a '+')")
+    return address
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -203,6 +262,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         digest_hour=_int("DIGEST_HOUR", get("DIGEST_HOUR") or "7", 0, 23),
         digest_weekday=_int("DIGEST_WEEKDAY", get("DIGEST_WEEKDAY") or "0", 0, 6),
         mail_batch_size=_int("MAIL_BATCH_SIZE", get("MAIL_BATCH_SIZE") or "500", 1, 10000),
+        mail_rate=_float("MAIL_RATE", get("MAIL_RATE") or "0", 0, 100_000),
+        mail_rate_per_domain=_float("MAIL_RATE_PER_DOMAIN", get("MAIL_RATE_PER_DOMAIN") or "0",
+                                    0, 100_000),
+        mail_slowdown_pause=_int("MAIL_SLOWDOWN_PAUSE", get("MAIL_SLOWDOWN_PAUSE") or "30",
+                                 1, 3600),
         trusted_proxies=_int("TRUSTED_PROXIES", get("TRUSTED_PROXIES") or "0", 0, 5),
         websub_lease_default=lease_default,
         websub_lease_max=lease_max,
@@ -219,4 +283,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
                                    get("WEBHOOK_DISABLE_AFTER") or str(5 * 86400),
                                    60, 90 * 86400),
         tombstone_days=_int("TOMBSTONE_DAYS", get("TOMBSTONE_DAYS") or "30", 0, 3650),
+        bounce_address=_bounce_address(get("BOUNCE_ADDRESS")),
+        inbound_imap_url=_imap_url(get("INBOUND_IMAP_URL")),
+        bounce_soft_limit=_int("BOUNCE_SOFT_LIMIT", get("BOUNCE_SOFT_LIMIT") or "3", 1, 100),
+        bounce_soft_days=_int("BOUNCE_SOFT_DAYS", get("BOUNCE_SOFT_DAYS") or "30", 1, 365),
+        archive_page_size=_int("ARCHIVE_PAGE_SIZE", get("ARCHIVE_PAGE_SIZE")
+                               or get("FEED_SIZE") or "50", 1, 1000),
     )

@@ -2,6 +2,8 @@
 
 from service.announcements.models import Announcement, Partner, Revision, Status, Tag
 from service.editors.models import ApiToken, Editor, Role
+from service.feeds.models import FeedPosition
+from service.inbound.models import InboundMessage
 from service.outbound.models import OutboundDelivery
 from service.outbox.models import OutboxEvent
 from service.subscriptions.models import Delivery, MailBatch, Mailing, Subscriber, Suppression
@@ -9,7 +11,9 @@ from service.webhooks.models import WebhookAttempt, WebhookEndpoint, WebhookMess
 from service.websub.models import HubRequest, TopicState, WebSubSubscription
 
 __all__ = [
-    "Announcement", "ApiToken", "Delivery", "Editor", "MailBatch", "Mailing", "OutboundDelivery",
+    "Announcement", "ApiToken", "Delivery", "Editor", "FeedPosition", "InboundMessage",
+    "MailBatch", "Mailing",
+    "OutboundDelivery",
     "OutboxEvent",
     "Partner", "Revision", "Role", "Status", "Subscriber", "Suppression", "Tag", "HubRequest",
     "TopicState",

@@ -310,3 +310,47 @@ def test_front_door_names_the_websub_hub_on_every_feed(
     assert _values(headers, "Link") == [app_client.get("/feeds/rss.xml").headers["Link"]]
     # Nothing else gets one.
     assert _values(_all_headers(front_door, "/nginx-health")[1], "Link") == []
+
+
+def test_front_door_serves_archive_pages_as_files_cached_for_a_day(
+    exporting_app: Flask, front_door: int, export_dir: Path
+) -> None:
+    """RFC 5005 archive pages are exported under archive/<n>/ and served by nginx with the
+    app's long Cache-Control and Link, their own ETag, 304 and gzip; a page without a file is
+    the app's, which builds it."""
+    exporting_app.config.update(FEED_SIZE=2, ARCHIVE_PAGE_SIZE=2)
+    with exporting_app.app_context():
+        for number in range(6):  # 6 positions: pages 1 and 2 archived, 5-6 in the feed
+            item = publishing.create(title=f"Archived {number}", tags=["observatory"],
+                                     status=Status.PUBLISHED)
+            db.session.commit()
+            build.rebuild(["all", "tag:observatory"], changed=(item.id,))
+    assert (export_dir / "archive" / "2" / "atom.xml").exists()
+    assert (export_dir / "tags" / "observatory" / "archive" / "1" / "feed.json.gz").exists()
+    app_client = exporting_app.test_client()
+    for path in ("/feeds/archive/1/atom.xml", "/feeds/archive/2/rss.xml",
+                 "/feeds/tags/observatory/archive/1/feed.json"):
+        from_app = app_client.get(path)
+        status, headers = _all_headers(front_door, path)
+        assert status == 200 and _values(headers, "ETag")[0].count("-") == 1, path  # the file
+        assert _values(headers, "Cache-Control") == ["public, max-age=86400"]
+        assert _values(headers, "Cache-Control") == [from_app.headers["Cache-Control"]]
+        assert _values(headers, "Link") == [from_app.headers["Link"]] == [
+            f'<{TEST_BASE_URL}{path}>; rel="self"']
+        assert _values(headers, "Last-Modified") == [from_app.headers["Last-Modified"]]
+        _assert_document_headers(headers)
+        etag = _values(headers, "ETag")[0]
+        assert _all_headers(front_door, path, {"If-None-Match": etag})[0] == 304
+        status, headers = _all_headers(front_door, path, {"Accept-Encoding": "gzip"})
+        assert _values(headers, "Content-Encoding") == ["gzip"]
+        assert _get(front_door, path)[2] == from_app.data
+    subscription = _get(front_door, "/feeds/atom.xml")
+    assert b'rel="prev-archive"' in subscription[2]
+    assert subscription[1]["Cache-Control"] == "public, max-age=0, must-revalidate"
+    # No file: the app builds the page; a page that does not exist is a 404.
+    (export_dir / "archive" / "1" / "rss.xml").unlink()
+    status, headers, body = _get(front_door, "/feeds/archive/1/rss.xml")
+    assert status == 200 and b"Archived 0" in body
+    assert headers["Cache-Control"] == "public, max-age=86400"
+    assert _get(front_door, "/feeds/archive/3/atom.xml")[0] == 404
+    assert _get(front_door, "/feeds/archive/01/atom.xml")[0] == 404

@@ -12,7 +12,7 @@ from typing import Any
 from celery import Task, shared_task
 
 from service.mail import mailer
-from service.subscriptions import delivery, digests, lifecycle, mailings, reaper
+from service.subscriptions import confirmations, delivery, digests, lifecycle, mailings, reaper
 from service.subscriptions.models import MailingKind
 
 MAX_RETRIES = 10
@@ -42,7 +42,7 @@ def send_confirmation(
     self: Task[[int, dict[str, Any]], bool], subscriber_id: int, preferences: dict[str, Any]
 ) -> bool:
     try:
-        return lifecycle.send_confirmation(subscriber_id, preferences)
+        return confirmations.send_confirmation(subscriber_id, preferences)
     except mailer.Deferred as exc:
         raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from None
 

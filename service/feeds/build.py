@@ -7,12 +7,16 @@ started earlier can never overwrite a newer one.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app
+from redis import Redis
+from redis.lock import Lock
 from sqlalchemy.orm import selectinload
 
 from service import urls
@@ -20,8 +24,9 @@ from service.announcements import queries
 from service.announcements.models import Announcement, Partner, Status, Tag
 from service.database import db, utcnow
 from service.extensions import get_redis
-from service.feeds import discovery, scopes, store
+from service.feeds import archives, discovery, scopes, store
 from service.feeds.formats import FORMATS, FeedItem, FeedMeta
+from service.feeds.models import FeedPosition
 from service.feeds.tombstones import Tombstone
 
 LOCK_TIMEOUT = 60  # seconds; a build takes milliseconds, this only frees a dead worker's lock
@@ -102,14 +107,21 @@ def _meta(scope: str, row: Tag | Partner | None, where: sa.ColumnElement[bool] |
     )
 
 
-def _items(where: sa.ColumnElement[bool] | None) -> list[FeedItem]:
+def _items(where: sa.ColumnElement[bool] | None, scope: str,
+           positions: tuple[int, int | None]) -> list[FeedItem]:
+    """The scope's published items at these positions (last: None, to the newest), newest
+    first; a range of the primary key, so the cost does not grow with the history."""
+    first, last = positions
     query = (
         sa.select(Announcement)
-        .where(Announcement.status == Status.PUBLISHED)
+        .join(FeedPosition, FeedPosition.announcement_id == Announcement.id)
+        .where(Announcement.status == Status.PUBLISHED, FeedPosition.scope == scope,
+               FeedPosition.position >= first)
         .options(selectinload(Announcement.tags), selectinload(Announcement.partners))
         .order_by(Announcement.published_at.desc(), Announcement.id.desc())
-        .limit(current_app.config["FEED_SIZE"])
     )
+    if last is not None:
+        query = query.where(FeedPosition.position <= last)
     if where is not None:
         query = query.where(where)
     items: list[FeedItem] = []
@@ -137,43 +149,145 @@ def _published_at(announcement: Announcement) -> datetime:
     return announcement.published_at
 
 
+def _render(meta: FeedMeta, items: list[FeedItem], links: archives.Links
+            ) -> dict[str, tuple[str, bytes]]:
+    return {fmt: (ctype, archives.decorate(fmt, render(meta, items), links))
+            for fmt, (ctype, render) in FORMATS.items()}
+
+
+def _page_meta(meta: FeedMeta, scope: str, number: int) -> FeedMeta:
+    """An archive page says what the subscription feed says, minus what only it carries (hubs:
+    pages are no WebSub topic; tombstones; the retraction time, so a page's bytes depend on its
+    own items alone)."""
+    document = scopes.page(scope, number)
+    return dataclasses.replace(
+        meta, title=f"{meta.title} (archive page {number})",
+        self_urls={fmt: archives.url(document, fmt) for fmt in scopes.FILENAMES},
+        updated=None, hubs=(), tombstones=())
+
+
 def render_scope(scope: str) -> dict[str, tuple[str, bytes]]:
-    """Every format of one scope: ``{fmt: (content type, bytes)}``. Raises UnknownScope."""
+    """The subscription feed of one scope in every format: ``{fmt: (content type, bytes)}``.
+    Raises UnknownScope."""
     where, row = _scope_filter(scope)
-    meta = _meta(scope, row, where)
-    items = _items(where)
-    return {fmt: (ctype, render(meta, items)) for fmt, (ctype, render) in FORMATS.items()}
+    lay = archives.layout(scope)
+    return _render(_meta(scope, row, where), _items(where, scope, (lay.first_current, None)),
+                   archives.subscription_links(scope, lay))
 
 
-def rebuild_scope(scope: str) -> bool:
-    """Build and store one scope under its lock; False (and its feed removed) when the tag or
-    partner is unknown or not public."""
+def render_page(scope: str, number: int) -> dict[str, tuple[str, bytes]]:
+    """Archive page ``number`` of one scope in every format. Raises UnknownScope, and
+    LookupError for a page that does not exist (yet)."""
+    where, row = _scope_filter(scope)
+    lay = archives.layout(scope)
+    if not 1 <= number <= lay.archived:
+        raise LookupError(f"{scope} has no archive page {number}")
+    return _render(_page_meta(_meta(scope, row, where), scope, number),
+                   _items(where, scope, lay.positions(number)),
+                   archives.page_links(scope, number, lay))
+
+
+def _lock(scope: str) -> Lock:
     conn = get_redis()
-    lock = conn.lock(f"newsroom:lock:feed:{scope}", timeout=LOCK_TIMEOUT,
-                     blocking_timeout=LOCK_TIMEOUT)
+    lock: Lock = conn.lock(f"newsroom:lock:feed:{scope}", timeout=LOCK_TIMEOUT,
+                           blocking_timeout=LOCK_TIMEOUT)
+    return lock
+
+
+def _remove_all(conn: Redis, scope: str, export_dir: Path | None) -> None:
+    """A scope that must not exist: its feeds and every archive page stored for it."""
+    for fmt in scopes.FILENAMES:
+        store.remove(conn, scope, fmt, export_dir)
+    _remove_pages_from(conn, scope, 1, export_dir)
+
+
+def _remove_pages_from(conn: Redis, scope: str, number: int, export_dir: Path | None) -> None:
+    """Archive pages from ``number`` on (pages exist in an unbroken run from 1)."""
+    while conn.exists(store.key(scopes.page(scope, number), "atom")):
+        for fmt in scopes.FILENAMES:
+            store.remove(conn, scopes.page(scope, number), fmt, export_dir)
+        number += 1
+
+
+def rebuild_scope(scope: str, changed: Collection[int] | None = None,
+                  every_page: bool = False) -> bool:
+    """Build and store one scope under its lock; False (and its feeds removed) when the tag or
+    partner is unknown or not public.
+
+    ``changed``: the announcements an event is about. Those not placed in the scope's history
+    yet get the next positions; the archive pages holding them are rebuilt. None: every
+    published announcement of the scope without a position is placed (a catch-up that reads
+    the whole scope: the CLI, tests, a feed built on demand). The subscription feed is always
+    rebuilt, a page newly cut and the one before it too. ``every_page``: every archive page
+    (``flask feeds rebuild``), and pages beyond the newest removed.
+    """
+    conn = get_redis()
     export_dir = current_app.config["SETTINGS"].feed_export_dir
-    with lock:
+    with _lock(scope):
         db.session.rollback()  # read what is committed now, not an older snapshot
         try:
-            documents = render_scope(scope)
+            where, row = _scope_filter(scope)
+            before = archives.layout(scope)
+            archives.assign(scope, where, changed)
+            db.session.commit()
+            lay = archives.layout(scope)
+            meta = _meta(scope, row, where)
+            pages = archives.pages_to_rebuild(before, lay)
+            pages |= archives.pages_holding(scope, changed or (), lay)
+            if lay.archived and not conn.exists(store.key(scopes.page(scope, lay.archived),
+                                                          "atom")):
+                pages |= {lay.archived, *([lay.archived - 1] if lay.archived > 1 else [])}
+            if every_page:
+                pages = set(range(1, lay.archived + 1))
+            documents = {scope: _render(meta, _items(where, scope, (lay.first_current, None)),
+                                        archives.subscription_links(scope, lay))}
+            for number in sorted(pages, reverse=True):
+                documents[scopes.page(scope, number)] = _render(
+                    _page_meta(meta, scope, number), _items(where, scope, lay.positions(number)),
+                    archives.page_links(scope, number, lay))
+                db.session.expunge_all()  # a full rebuild must not hold every page's rows
         except UnknownScope:
             # Also what an earlier build left, e.g. a tag whose only published announcement
             # lost it, or one built before the public rule existed.
-            for fmt in scopes.FILENAMES:
-                store.remove(conn, scope, fmt, export_dir)
+            _remove_all(conn, scope, export_dir)
             return False
         finally:
             db.session.rollback()
-        for fmt, (ctype, body) in documents.items():
-            store.put(conn, scope, fmt, body, ctype, export_dir,
-                      link=discovery.link_header(scope, fmt))
+        for document, formats in documents.items():
+            for fmt, (ctype, body) in formats.items():
+                link = (discovery.link_header(scope, fmt) if document == scope
+                        else archives.link_header(document, fmt))
+                store.put(conn, document, fmt, body, ctype, export_dir, link=link)
+        if every_page:
+            _remove_pages_from(conn, scope, lay.archived + 1, export_dir)
     return True
 
 
-def rebuild(scope_list: Iterable[str]) -> int:
+def build_page(scope: str, number: int) -> bool:
+    """Build one archive page that is missing from Redis (a request for it came first); False
+    when the scope or the page does not exist."""
+    conn = get_redis()
+    with _lock(scope):
+        db.session.rollback()
+        try:
+            documents = render_page(scope, number)
+        except LookupError:  # UnknownScope too
+            return False
+        finally:
+            db.session.rollback()
+        document = scopes.page(scope, number)
+        for fmt, (ctype, body) in documents.items():
+            store.put(conn, document, fmt, body, ctype,
+                      current_app.config["SETTINGS"].feed_export_dir,
+                      link=archives.link_header(document, fmt))
+    return True
+
+
+def rebuild(scope_list: Iterable[str], changed: Collection[int] | None = None,
+            every_page: bool = False) -> int:
     """Rebuild several scopes, the all-announcements feed first (the most read)."""
     ordered = sorted(set(scope_list), key=lambda s: (s != scopes.ALL, s))
-    return sum(rebuild_scope(scope) for scope in ordered)
+    return sum(rebuild_scope(scope, changed, every_page) for scope in ordered)
 
 
 def all_scopes() -> list[str]:

@@ -23,4 +23,7 @@ def scopes_of(event: events.AnnouncementEvent) -> set[str]:
 
 def rebuild_touched_feeds(kind: str, payload: dict[str, Any]) -> None:
     if kind in _VISIBLE:
-        build.rebuild(sorted(scopes_of(events.AnnouncementEvent.from_outbox(kind, payload))))
+        event = events.AnnouncementEvent.from_outbox(kind, payload)
+        # The announcement's id keeps the rebuild flat: only it may need a position in each
+        # scope's history, and only the archive pages holding it change (archives.py).
+        build.rebuild(sorted(scopes_of(event)), changed=(event.announcement_id,))

@@ -25,6 +25,9 @@ from service.extensions import REDIS_DOWN, RETRY_AFTER
 from service.feeds import scopes, store
 
 CACHE_CONTROL = "public, max-age=0, must-revalidate"
+# An archive page changes only when an item in it is edited or retracted (archives.py): caches
+# may keep it a day, then revalidate with its ETag.
+ARCHIVE_CACHE_CONTROL = "public, max-age=86400"
 MAX_CACHED = 512  # documents per process; a few MB at most
 UNAVAILABLE_BODY = b"Feeds are unavailable for a moment; try again in a few seconds.\n"
 
@@ -54,13 +57,17 @@ def not_modified(feed: store.StoredFeed, if_none_match: str | None,
     return False
 
 
-def response_headers(feed: store.StoredFeed, secure: list[tuple[str, str]]
-                     ) -> list[tuple[str, str]]:
+def cache_control(document: str) -> str:
+    return CACHE_CONTROL if scopes.split_page(document)[1] is None else ARCHIVE_CACHE_CONTROL
+
+
+def response_headers(feed: store.StoredFeed, secure: list[tuple[str, str]],
+                     document: str = scopes.ALL) -> list[tuple[str, str]]:
     """The headers of a 200 and of a 304 alike (a 304 repeats the validators, RFC 9110)."""
     return [
         ("ETag", feed.etag),
         ("Last-Modified", feed.last_modified),
-        ("Cache-Control", CACHE_CONTROL),
+        ("Cache-Control", cache_control(document)),
         # WebSub discovery (rel="hub", rel="self"), stored with the document at build time.
         *([("Link", feed.link)] if feed.link else []),
         *secure,
@@ -78,9 +85,21 @@ def unavailable_headers(secure: list[tuple[str, str]]) -> list[tuple[str, str]]:
     ]
 
 
+def page_number(segment: str) -> int | None:
+    """``"3"`` -> 3; None for anything but a positive decimal without leading zeros."""
+    if segment.isascii() and segment.isdigit() and segment[0] != "0" and len(segment) < 10:
+        return int(segment)
+    return None
+
+
 def parse_path(path: str) -> tuple[str, str] | None:
-    """``/feeds/tags/esa/rss.xml`` -> ``("tag:esa", "rss")``; None if not a feed URL."""
+    """``/feeds/tags/esa/rss.xml`` -> ``("tag:esa", "rss")``, an archive page
+    ``/feeds/tags/esa/archive/3/rss.xml`` -> ``("tag:esa@3", "rss")``; None if not a feed URL."""
     parts = path.split("/")
+    if len(parts) in (5, 7) and parts[-3] == scopes.ARCHIVE_SEGMENT:
+        number = page_number(parts[-2])
+        scope = parse_path("/".join([*parts[:-3], parts[-1]]))
+        return (scopes.page(scope[0], number), scope[1]) if scope and number else None
     # ["", "feeds", filename] or ["", "feeds", "tags"|"partners", slug, filename]
     if len(parts) == 3 and parts[1] == "feeds":
         fmt = scopes.FORMAT_OF_FILENAME.get(parts[2])
@@ -135,7 +154,7 @@ class FeedServer:
             return [] if method == "HEAD" else [UNAVAILABLE_BODY]
         if feed is None:
             return self.fallback(environ, start_response)
-        headers = response_headers(feed, self.secure)
+        headers = response_headers(feed, self.secure, target[0] if target else scopes.ALL)
         if not_modified(feed, environ.get("HTTP_IF_NONE_MATCH"),
                         environ.get("HTTP_IF_MODIFIED_SINCE")):
             start_response("304 Not Modified", headers)

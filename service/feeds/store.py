@@ -85,7 +85,8 @@ def put(
         })
     if link and (changed or current_link is None or current_link.decode() != link):
         pipe.hset(key(scope, fmt), "link", link)
-    pipe.zadd(BUILT_INDEX, {f"{scope} {fmt}": now})
+    if scopes.split_page(scope)[1] is None:  # archive pages stay off the dashboard's list
+        pipe.zadd(BUILT_INDEX, {f"{scope} {fmt}": now})
     pipe.execute()
     if export_dir is not None:
         target = export_dir / export_path(scope, fmt)

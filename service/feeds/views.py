@@ -32,23 +32,44 @@ def partner(slug: str, filename: str) -> Response:
     return _serve(f"partner:{slug}", filename)
 
 
-def _serve(scope: str, filename: str) -> Response:
+@bp.get("/archive/<number>/<filename>")
+def everything_archive(number: str, filename: str) -> Response:
+    return _serve(scopes.ALL, filename, number)
+
+
+@bp.get("/tags/<slug>/archive/<number>/<filename>")
+def tag_archive(slug: str, number: str, filename: str) -> Response:
+    return _serve(f"tag:{slug}", filename, number)
+
+
+@bp.get("/partners/<slug>/archive/<number>/<filename>")
+def partner_archive(slug: str, number: str, filename: str) -> Response:
+    return _serve(f"partner:{slug}", filename, number)
+
+
+def _serve(scope: str, filename: str, number: str | None = None) -> Response:
+    """A subscription feed, or with ``number`` one of its archive pages (1, 2, ...; no other
+    spelling, so each page has one URL)."""
     fmt = scopes.FORMAT_OF_FILENAME.get(filename)
-    if fmt is None:
+    page = None if number is None else serving.page_number(number)
+    if fmt is None or (number is not None and page is None):
         abort(404)
+    document = scope if page is None else scopes.page(scope, page)
     server: serving.FeedServer = current_app.extensions["feed_server"]
     try:
-        feed = server.lookup(scope, fmt)
+        feed = server.lookup(document, fmt)
         if feed is None:
-            if not build.rebuild_scope(scope):
+            built = (build.rebuild_scope(scope) if page is None
+                     else build.build_page(scope, page))
+            if not built:
                 abort(404)
-            feed = server.lookup(scope, fmt)
+            feed = server.lookup(document, fmt)
     except REDIS_DOWN:
         feed = None
     if feed is None:  # Redis is down, or was flushed again between the build and this read
         return Response(serving.UNAVAILABLE_BODY, status=503,
                         headers=serving.unavailable_headers(server.secure))
-    headers = serving.response_headers(feed, server.secure)
+    headers = serving.response_headers(feed, server.secure, document)
     if serving.not_modified(feed, request.headers.get("If-None-Match"),
                             request.headers.get("If-Modified-Since")):
         return Response(status=304, headers=headers)

@@ -44,9 +44,18 @@ BeforeData = Callable[[], bool]
 _DOT_AT_LINE_START = re.compile(rb"(?m)^\.")
 
 
+# Replies by which a relay says "too fast": 421 (closing), 451 (local error, how Postfix and
+# Exim say "rate limited"), 454 (Amazon SES: "Throttling failure"). See ``throttle``.
+SLOW_DOWN = frozenset({421, 451, 454})
+
+
 class Deferred(Exception):
-    def __init__(self, reason: str, *, connection: bool = False) -> None:
+    """Nothing was delivered. ``slow_down``: the relay asked every sender to wait."""
+
+    def __init__(self, reason: str, *, connection: bool = False,
+                 slow_down: bool = False) -> None:
         self.connection = connection
+        self.slow_down = slow_down
         super().__init__(reason)
 
 
@@ -112,7 +121,8 @@ def _classify(code: int, reply: bytes, what: str) -> Exception:
     message = f"{what}: {code} {reply.decode(errors='replace')}"
     if 500 <= code < 600:
         return Rejected(message)
-    return Deferred(message, connection=code == 421)  # 421: the server is closing
+    return Deferred(message, connection=code == 421,  # 421: the server is closing
+                    slow_down=code in SLOW_DOWN)
 
 
 def to_seven_bit(data: bytes) -> bytes:
@@ -163,6 +173,12 @@ class SmtpTransport:
                 smtp.login(s.username, s.password or "")
         except smtplib.SMTPAuthenticationError as exc:
             raise Deferred(f"SMTP login refused: {exc}", connection=True) from exc
+        except smtplib.SMTPResponseException as exc:  # e.g. a 421 greeting: busy, slow down
+            said = exc.smtp_error
+            text = said.decode(errors="replace") if isinstance(said, bytes) else said
+            raise Deferred(f"{s.host}:{s.port} refused the connection: {exc.smtp_code} {text}",
+                           connection=True,
+                           slow_down=exc.smtp_code in SLOW_DOWN) from exc
         except (smtplib.SMTPException, OSError) as exc:
             raise Deferred(f"cannot connect to {s.host}:{s.port}: {exc}", connection=True) from exc
         return smtp
@@ -199,11 +215,9 @@ class SmtpTransport:
                 code, reply = smtp.mail(sender, options)
                 rcpt_code, rcpt_reply = smtp.rcpt(recipient) if code == 250 else (0, b"")
             if code != 250:
-                self._reset()
-                raise _classify(code, reply, "MAIL FROM")
+                raise self._refused(code, reply, "MAIL FROM")
             if rcpt_code not in (250, 251):
-                self._reset()
-                raise _classify(rcpt_code, rcpt_reply, f"RCPT TO {recipient}")
+                raise self._refused(rcpt_code, rcpt_reply, f"RCPT TO {recipient}")
         except (smtplib.SMTPException, OSError) as exc:
             raise self._drop("connection lost before the data", exc) from exc
         if not smtp.has_extn("pipelining") and before_data is not None:
@@ -216,8 +230,7 @@ class SmtpTransport:
         except (smtplib.SMTPException, OSError) as exc:
             raise self._drop("connection lost at DATA", exc) from exc
         if code != 354:
-            self._reset()
-            raise _classify(code, reply, "DATA")
+            raise self._refused(code, reply, "DATA")
         payload = _DOT_AT_LINE_START.sub(b"..", data)
         if not payload.endswith(b"\r\n"):
             payload += b"\r\n"
@@ -231,8 +244,24 @@ class SmtpTransport:
         except (smtplib.SMTPException, OSError) as exc:
             raise self._drop("no reply after the data", exc, uncertain=True) from exc
         if code != 250:
+            if code == 421:
+                self._drop_quietly()
             raise _classify(code, reply, "end of DATA")
         return True
+
+    def _drop_quietly(self) -> None:
+        if self._smtp is not None:
+            self._smtp.close()
+        self._smtp = None
+
+    def _refused(self, code: int, reply: bytes, what: str) -> Exception:
+        """The exception for a refusal, the transaction reset (a 421 server is closing: the
+        connection is dropped instead, and the refusal kept)."""
+        if code == 421:
+            self._drop_quietly()
+        else:
+            self._reset()
+        return _classify(code, reply, what)
 
     def _reset(self) -> None:
         try:

@@ -32,7 +32,8 @@ def build_template(kind: MailingKind, items: list[dict[str, Any]]) -> Template:
                     mail_from=mail_from, domain=domain)
 
 
-def subscriber_links(sender: str, manage_token: str) -> Links:
-    """The manage and unsubscribe links of the subscriber whose signed token is given."""
+def subscriber_links(mailto: str, manage_token: str) -> Links:
+    """The manage and unsubscribe links of the subscriber whose signed token is given;
+    ``mailto`` is the address of the ``List-Unsubscribe`` mailto (``verp.Senders``)."""
     return Links(manage=urls.manage(manage_token), unsubscribe=urls.unsubscribe(manage_token),
-                 unsubscribe_mailto=urls.unsubscribe_mailto(sender, manage_token))
+                 unsubscribe_mailto=urls.unsubscribe_mailto(mailto, manage_token))

@@ -28,10 +28,12 @@ from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import current_app
+from redis.exceptions import RedisError
 from sqlalchemy.dialects import postgresql, sqlite
 
 from service.database import db, utcnow
-from service.mail import mailer
+from service.extensions import get_redis
+from service.mail import mailer, throttle, verp
 from service.mail.messages import Template, sender_address
 from service.subscriptions import composing, contents, lifecycle
 from service.subscriptions.contents import Target
@@ -223,11 +225,13 @@ class _Run:
 class _Sender:
     """Sends one copy at a time for a run and says what became of it."""
 
-    def __init__(self, run: _Run, kind: MailingKind, views: dict[int, dict[str, Any]]) -> None:
+    def __init__(self, run: _Run, kind: MailingKind, views: dict[int, dict[str, Any]],
+                 limits: throttle.Throttle) -> None:
         self.run = run
+        self.throttle = limits
         self.kind = kind
         self.views = views
-        self.sender = sender_address(current_app.config["SETTINGS"].mail_from)
+        self.senders = verp.Senders(sender_address(current_app.config["SETTINGS"].mail_from))
         self.manage_tokens = ManageTokens()
         self.templates: dict[tuple[int, ...], Template] = {}
 
@@ -244,12 +248,20 @@ class _Sender:
         template = self._template(target)
         manage = self.manage_tokens.make(target.subscriber_id, target.token_version,
                                          target.email)
-        links = composing.subscriber_links(self.sender, manage)
+        links = composing.subscriber_links(self.senders.unsubscribe_address, manage)
         message_id, data = template.personalise(target.email, links)
+        envelope_sender = self.senders.make(target.subscriber_id, delivery_id, target.email)
         run = self.run
         try:
+            self.throttle.wait_turn(target.email)
+        except RedisError as exc:  # cannot tell whether we may send: send nothing now
+            error = f"the sending rate cannot be checked (Redis): {exc}"
+            run.finish(delivery_id, DeliveryStatus.DEFERRED, error)
+            return _Outcome("deferred", error=error, released=run.release_remaining(error),
+                            stop=True)
+        try:
             accepted = transport.send(
-                data, self.sender, target.email, eight_bit=template.eight_bit,
+                data, envelope_sender, target.email, eight_bit=template.eight_bit,
                 before_data=lambda: run.begin_sending(delivery_id, message_id),
             )
         except mailer.Rejected as exc:
@@ -260,6 +272,8 @@ class _Sender:
             released = run.release_remaining(f"after an uncertain send: {exc}")
             return _Outcome("uncertain", error=str(exc), released=released, stop=True)
         except mailer.Deferred as exc:
+            if exc.slow_down:  # first: the other senders stop now, not after our commit
+                slow_down(self.throttle, str(exc))
             run.finish(delivery_id, DeliveryStatus.DEFERRED, str(exc))
             if exc.connection:  # the connection is gone: give back what is left, stop
                 released = run.release_remaining(str(exc))
@@ -269,6 +283,16 @@ class _Sender:
             return _Outcome("skipped")  # another run owns it by now
         run.sent_pending = delivery_id
         return _Outcome("sent")
+
+
+def slow_down(limits: throttle.Throttle, reason: str) -> None:
+    """The relay said "slow down": every sender pauses (``throttle``); logged either way."""
+    log.warning("the mail relay asked us to slow down: every sender pauses for %d s (%s)",
+                limits.rates.pause_seconds, reason)
+    try:
+        limits.slow_down()
+    except RedisError as exc:
+        log.warning("could not set the shared pause (Redis): %s", exc)
 
 
 @dataclass(frozen=True)
@@ -299,7 +323,8 @@ def run_batch(batch_id: int) -> BatchResult:
     owned = _claim(mailing, batch, targets, token, utcnow())  # commits: ORM objects expire
     by_subscriber = {t.subscriber_id: t for t in targets}
     run = _Run(batch_id, token)
-    sender = _Sender(run, kind, views)
+    limits = throttle.Throttle(get_redis(), throttle.configured_rates())
+    sender = _Sender(run, kind, views, limits)
     bounced: list[int] = []
     try:
         with mailer.open_transport() as transport:
@@ -311,6 +336,8 @@ def run_batch(batch_id: int) -> BatchResult:
                 if outcome.stop:
                     break
     except mailer.Deferred as exc:  # could not even connect
+        if exc.slow_down:
+            slow_down(limits, str(exc))
         result.deferred += run.release_remaining(str(exc))
         result.errors.append(str(exc))
     finally:

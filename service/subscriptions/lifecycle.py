@@ -17,19 +17,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from service import outbox, urls
+from service import outbox
 from service.announcements import text_rules
 from service.database import db, utcnow
 from service.jobs import enqueue_after_commit
-from service.mail import mailer
-from service.mail.messages import Links, Template, sender_address
 from service.subscriptions import suppression, tokens
 from service.subscriptions.models import Frequency, Subscriber, SubscriberStatus
 
@@ -290,47 +286,3 @@ def purge_pending(now: datetime | None = None) -> int:
     )
     db.session.commit()
     return result.rowcount or 0  # type: ignore[attr-defined]
-
-
-def confirm_url(subscriber_id: int, email: str, preferences: dict[str, Any]) -> str:
-    return urls.confirm(tokens.confirm_token(subscriber_id, email, preferences))
-
-
-def send_confirmation(subscriber_id: int, preferences: dict[str, Any]) -> bool:
-    """Mail the confirmation link; False when there is no one to mail or the server refused.
-
-    Raises :class:`mailer.Deferred` when the server cannot take it now (the task retries).
-    A confirmation lost to an uncertain send is not retried: the reader can ask again.
-    """
-    subscriber = db.session.get(Subscriber, subscriber_id)
-    if subscriber is None:
-        db.session.rollback()
-        return False
-    base_url = current_app.config["BASE_URL"]
-    mail_from = current_app.config["SETTINGS"].mail_from
-    sender = sender_address(mail_from)
-    wanted = parse_preferences(preferences)
-    manage = tokens.manage_token(subscriber.id, subscriber.token_version, subscriber.email)
-    template = Template(
-        "confirm",
-        {"confirm_url": confirm_url(subscriber.id, subscriber.email, wanted.as_dict()),
-         "preferences": wanted,
-         "already": subscriber.status is SubscriberStatus.CONFIRMED, "base_url": base_url,
-         "max_age_hours": int(tokens.CONFIRM_MAX_AGE.total_seconds() // 3600)},
-        mail_from=mail_from, domain=urlsplit(base_url).hostname or "localhost",
-    )
-    links = Links(manage=urls.manage(manage), unsubscribe=urls.unsubscribe(manage),
-                  unsubscribe_mailto=urls.unsubscribe_mailto(sender, manage))
-    _, data = template.personalise(subscriber.email, links)
-    address = subscriber.email
-    db.session.rollback()
-    try:
-        with mailer.open_transport() as transport:
-            return transport.send(data, sender, address, eight_bit=template.eight_bit)
-    except mailer.Rejected as exc:
-        current_app.logger.warning("confirmation to subscriber %d refused: %s", subscriber_id, exc)
-        return False
-    except mailer.Uncertain as exc:
-        current_app.logger.warning("confirmation to subscriber %d uncertain: %s", subscriber_id,
-                                   exc)
-        return False

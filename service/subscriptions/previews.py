@@ -24,6 +24,7 @@ from flask import current_app
 from service.announcements import queries
 from service.announcements.models import Announcement, Status
 from service.database import utcnow
+from service.mail import verp
 from service.mail.messages import sender_address
 from service.subscriptions import composing, contents, digests
 from service.subscriptions.models import MailingKind
@@ -71,11 +72,11 @@ def _part(message: EmailMessage, subtype: str) -> str:
 
 def message(kind: MailingKind, announcements: list[Announcement]) -> EmailPreview:
     """The message of ``kind`` holding ``announcements``, built and parsed back as sent."""
-    sender = sender_address(current_app.config["SETTINGS"].mail_from)
+    senders = verp.Senders(sender_address(current_app.config["SETTINGS"].mail_from))
     template = composing.build_template(
         kind, [contents.item_view(item) for item in announcements]
     )
-    links = composing.subscriber_links(sender, PLACEHOLDER_TOKEN)
+    links = composing.subscriber_links(senders.unsubscribe_address, PLACEHOLDER_TOKEN)
     _, data = template.personalise(RECIPIENT, links)
     parsed = email.message_from_bytes(data, policy=email.policy.default)
     return EmailPreview(

@@ -44,6 +44,7 @@ ATOM = "http://www.w3.org/2005/Atom"
 CONTENT = "http://purl.org/rss/1.0/modules/content/"
 DC = "http://purl.org/dc/elements/1.1/"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+FH = "http://purl.org/syndication/history/1.0"
 NS = {"atom": ATOM, "content": CONTENT, "dc": DC}
 RFC822 = re.compile(
     r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} \+0000$"
@@ -181,9 +182,10 @@ def check_rss_profile(data: bytes, meta: FeedMeta, items: list[FeedItem]) -> etr
     if any(item.author_name for item in items):
         assert root.nsmap["dc"] == DC
     [channel] = root.findall("channel")
-    # No element is empty but atom:link, whose data is in its attributes.
+    # No element is empty but atom:link, whose data is in its attributes, and RFC 5005's
+    # <fh:archive/>, whose presence is its meaning.
     for el in root.iter():
-        if len(el) == 0 and el.tag != f"{{{ATOM}}}link":
+        if len(el) == 0 and el.tag not in (f"{{{ATOM}}}link", f"{{{FH}}}archive"):
             assert el.text and el.text.strip(), f"empty <{el.tag}>"
 
     def one(parent: etree._Element, path: str) -> str:
@@ -197,9 +199,15 @@ def check_rss_profile(data: bytes, meta: FeedMeta, items: list[FeedItem]) -> etr
     assert one(channel, "language") == meta.language
     assert one(channel, "generator") == meta.generator
     assert one(channel, "docs") == "https://www.rssboard.org/rss-specification"
-    [self_link] = channel.findall("atom:link", NS)
+    links = channel.findall("atom:link", NS)
+    [self_link] = [link for link in links if link.get("rel") == "self"]
     assert self_link.attrib == {"href": meta.self_urls["rss"], "rel": "self",
                                 "type": "application/rss+xml"}
+    for link in links:  # the others: WebSub hubs and RFC 5005 history, each once
+        assert link.get("rel") in ("self", "hub", "current", "prev-archive", "next-archive")
+        assert link.get("href", "").startswith("http"), link.attrib
+    rels = [link.get("rel") for link in links if link.get("rel") != "hub"]
+    assert len(rels) == len(set(rels)), rels
     last_build = rfc822(one(channel, "lastBuildDate"))
     channel_pub = rfc822(one(channel, "pubDate"))
     assert channel_pub <= last_build

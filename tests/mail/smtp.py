@@ -7,6 +7,7 @@ import email
 import email.policy
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -22,6 +23,7 @@ class Received:
     sender: str
     recipients: list[str]
     data: bytes
+    at: float = 0.0  # time.monotonic() when the data arrived
 
     @property
     def message(self) -> EmailMessage:
@@ -35,7 +37,11 @@ class Handler:
         self.received: list[Received] = []
         self.lock = threading.Lock()
         self.rcpt_replies: dict[str, str] = {}  # address -> reply, e.g. "550 5.1.1 no such user"
+        self.rcpt_once: dict[str, str] = {}  # address -> reply given once, then accepted
+        self.refused_at: list[float] = []  # time.monotonic() of each rcpt_once reply
         self.drop_mail_after: int | None = None  # close the connection at MAIL FROM after N
+        self.refuse_mail_after: int | None = None  # answer MAIL FROM with mail_refusal after N
+        self.mail_refusal = "421 4.7.0 too many messages, slow down"
         self.data_delay: dict[str, float] = {}  # recipient -> seconds to wait before replying
         self.delay_all: float = 0.0
         self.pipelining = False  # advertise RFC 2920 PIPELINING (aiosmtpd reads commands in order)
@@ -52,6 +58,8 @@ class Handler:
         if self.drop_mail_after is not None and len(self.received) >= self.drop_mail_after:
             server.transport.close()  # the server goes away mid-batch
             return "421 4.3.0 going away"
+        if self.refuse_mail_after is not None and len(self.received) >= self.refuse_mail_after:
+            return self.mail_refusal
         envelope.mail_from = address
         envelope.mail_options.extend(options)
         return "250 OK"
@@ -61,13 +69,19 @@ class Handler:
         reply = self.rcpt_replies.get(address)
         if reply:
             return reply
+        with self.lock:
+            once = self.rcpt_once.pop(address, None)
+            if once:
+                self.refused_at.append(time.monotonic())
+                return once
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self.lock:  # kept before any delay: a late answer does not undo a delivery
             self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos),
-                                          bytes(envelope.original_content or envelope.content)))
+                                          bytes(envelope.original_content or envelope.content),
+                                          time.monotonic()))
         delay = max([self.data_delay.get(r, 0.0) for r in envelope.rcpt_tos] + [self.delay_all])
         if delay:
             await asyncio.sleep(delay)
