@@ -17,8 +17,6 @@ from service.database import db, utcnow
 
 inbound_cli = AppGroup("inbound", help="Bounces, complaints and unsubscribe mail.")
 
-FOR_OPERATOR = ("kept", "forged")
-
 
 @inbound_cli.command("list")
 @click.option("--all", "everything", is_flag=True,
@@ -27,6 +25,7 @@ FOR_OPERATOR = ("kept", "forged")
 def list_messages(everything: bool, limit: int) -> None:
     """Inbound messages, newest first; by default those kept for an operator, unresolved."""
     from service.inbound.models import InboundMessage
+    from service.inbound.processing import FOR_OPERATOR
 
     query = sa.select(InboundMessage).order_by(InboundMessage.id.desc()).limit(limit)
     if not everything:

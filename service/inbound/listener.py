@@ -21,13 +21,13 @@ from flask import Flask
 
 from service.database import db
 from service.inbound import processing
-from service.inbound.models import MAX_RAW
 from service.jobs import enqueue_after_commit
 
 log = logging.getLogger(__name__)
 
 PROCESS_TASK = "inbound.process"
 PROTOCOLS = ("lmtp", "smtp")
+MAX_SIZE = 25 * 1024 * 1024  # bytes taken; the first models.MAX_RAW of them are kept
 
 
 class InboundHandler:
@@ -72,7 +72,7 @@ class InboundController(Controller):
         super().__init__(InboundHandler(app, protocol), hostname=host, port=port)
 
     def factory(self) -> SMTP:
-        kwargs: dict[str, Any] = {"data_size_limit": MAX_RAW, "hostname": "newsroom-inbound",
+        kwargs: dict[str, Any] = {"data_size_limit": MAX_SIZE, "hostname": "newsroom-inbound",
                                   "enable_SMTPUTF8": True}
         if self.protocol == "lmtp":
             return LMTP(self.handler, **kwargs)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
+from redis.exceptions import LockError
 
 from service.database import db
 from service.inbound import processing
@@ -94,8 +95,10 @@ def read(url: str | None = None) -> ReadResult:
         return result
     settings = ImapSettings.from_url(url)
     redis = current_app.extensions["redis"]
-    lock = redis.lock(LOCK_KEY, timeout=max(60, int(settings.timeout) * 4),
-                      blocking_timeout=0)
+    # Renewed before each message, which takes at most a fetch and a store (each within the
+    # timeout) and a commit; a dead reader's lock lapses this long after its last renewal.
+    lease = int(settings.timeout * 3) + 10
+    lock = redis.lock(LOCK_KEY, timeout=lease, blocking_timeout=0)
     if not lock.acquire(blocking=False):
         log.info("another reader holds the bounce mailbox; this run does nothing")
         return result
@@ -107,7 +110,11 @@ def read(url: str | None = None) -> ReadResult:
             selected = client.select_folder(settings.mailbox)
             validity = selected.get(b"UIDVALIDITY", 0)
             for uid in _unmarked(client, settings):
-                lock.extend(max(60, int(settings.timeout) * 4), replace_ttl=True)
+                try:
+                    lock.extend(lease, replace_ttl=True)
+                except LockError:  # this run stalled past its lease: another may be reading
+                    log.warning("the bounce mailbox lock lapsed; stopping this run")
+                    break
                 fetched = client.fetch([uid], ["BODY.PEEK[]"]).get(uid)
                 if not fetched or b"BODY[]" not in fetched:
                     continue  # expunged by someone else meanwhile
@@ -121,10 +128,8 @@ def read(url: str | None = None) -> ReadResult:
         db.session.rollback()
         raise MailboxError(f"reading {settings.mailbox} failed: {exc}") from exc
     finally:
-        try:
+        with contextlib.suppress(LockError):  # it lapsed: nothing to release
             lock.release()
-        except Exception:  # noqa: BLE001 (the lock timed out: nothing to release)
-            log.debug("mailbox lock already gone")
     return result
 
 

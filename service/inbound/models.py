@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from service.database import Model, UTCDateTime, utcnow
 
-MAX_RAW = 2 * 1024 * 1024  # bytes of a message kept for an operator (the listener's limit)
+MAX_RAW = 2 * 1024 * 1024  # bytes of a message kept (and classified); raw_size says the rest
 
 
 class InboundKind(enum.StrEnum):

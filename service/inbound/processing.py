@@ -39,6 +39,7 @@ from service.subscriptions import lifecycle, suppression, tokens
 from service.subscriptions.models import Subscriber, SubscriberStatus
 
 KEPT = "kept"  # the outcome of everything an operator should read
+FOR_OPERATOR = (KEPT, "forged")  # what the operator's listings show until resolved
 
 
 def message_key(raw: bytes) -> str:
@@ -145,10 +146,12 @@ def _suppress(subscriber: Subscriber, reason: str, source: str) -> None:
 
 
 def _bounce(subscriber: Subscriber, now: datetime) -> str:
+    """Bounced if confirmed; suppressed whatever the state (a pending sign-up whose
+    confirmation bounced, an address that left meanwhile)."""
     was = subscriber.status
     lifecycle.mark_bounced([subscriber.id], now)
     _suppress(subscriber, "a permanent failure reported after sending", "bounce")
-    return "bounced" if was is SubscriberStatus.CONFIRMED else "nothing"
+    return "bounced" if was is SubscriberStatus.CONFIRMED else "suppressed"
 
 
 def _soft_bounce(row: InboundMessage, subscriber: Subscriber, now: datetime) -> str:
@@ -175,7 +178,7 @@ def _complaint(subscriber: Subscriber, now: datetime) -> str:
     was = subscriber.status
     lifecycle.unsubscribe(subscriber, now)
     _suppress(subscriber, "a complaint (feedback-loop report)", "complaint")
-    return "unsubscribed" if was is not SubscriberStatus.UNSUBSCRIBED else "nothing"
+    return "unsubscribed" if was is not SubscriberStatus.UNSUBSCRIBED else "suppressed"
 
 
 def _unsubscribe_request(row: InboundMessage, found: Classification, now: datetime) -> str:

@@ -76,9 +76,6 @@ def test_without_bounce_address_the_envelope_is_mail_from(ctx: Flask) -> None:
 
 
 def test_confirmation_mail_names_the_subscriber(bounce_app: Flask, smtp_server: SmtpServer) -> None:
-    client = bounce_app.test_client()
-    page = client.get("/subscribe")
-    assert page.status_code == 200
     with bounce_app.app_context():
         from service.subscriptions import lifecycle
 
@@ -95,6 +92,19 @@ def test_confirmation_mail_names_the_subscriber(bounce_app: Flask, smtp_server: 
         assert token is not None
         named = verp.load(token)
     assert named.subscriber_id == subscriber_id and named.delivery_id is None
+    # That confirmation bounces: the address goes on the suppression list.
+    from service.inbound import processing
+    from service.subscriptions import suppression
+    from tests.inbound.samples import sample
+
+    with bounce_app.app_context():
+        row, _ = processing.receive(sample("gmail_hard", verp=received.sender,
+                                           rcpt="new@partner-agency.example"), "cli")
+        processing.process(row)
+        db.session.commit()
+        assert row.outcome == "suppressed"
+        assert suppression.is_suppressed(db.session, "new@partner-agency.example")
+        db.session.remove()
 
 
 @pytest.mark.parametrize(("value", "problem"), [
