@@ -14,8 +14,13 @@ server, fast enough not to be the bottleneck. For each size it:
    the one commit per message and SMTP all included), reading each worker process's peak
    resident memory (VmHWM) at the end.
 
-Usage: ``python bench/digests.py [--sizes 10000,100000] [--workers 1,2]``; the table is
-printed and saved to bench/results/digests-latest.txt. See bench/README-digests.md.
+3. after the smallest size, the same digest with ``MAIL_RATE`` set (``--mail-rate``, default
+   300/s; 0 skips it) on two workers: the rate measured from the ledger (``sent_at`` of the
+   first and last copy) must stay at or under it, within 5%.
+
+Usage: ``python bench/digests.py [--sizes 10000,100000] [--workers 1,2] [--mail-rate 300]``;
+the table is printed and saved to bench/results/digests-latest.txt. See
+bench/README-digests.md.
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ class Row:
     baseline_rate: float
     peak_child_mb: float | None = None
     peak_total_mb: float | None = None
+    note: str = ""
 
 
 class Sink:
@@ -294,6 +300,21 @@ def _run_workers(app: Any, env: dict[str, str], size: int, processes: int, threa
             log.close()
 
 
+def _ledger_rate(app: Any) -> float:
+    """Copies per second between the first and the last copy marked sent (``sent_at``)."""
+    import sqlalchemy as sa
+
+    from service.database import db
+    from service.subscriptions.models import Delivery
+
+    with app.app_context():
+        first, last, count = db.session.execute(
+            sa.select(sa.func.min(Delivery.sent_at), sa.func.max(Delivery.sent_at),
+                      sa.func.count()).where(Delivery.sent_at.is_not(None))).one()
+        db.session.remove()
+    return (count - 1) / (last - first).total_seconds()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10000,100000")
@@ -304,6 +325,8 @@ def main() -> None:
         "--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
     )
     parser.add_argument("--sqlite", action="store_true", help="SQLite instead of PostgreSQL")
+    parser.add_argument("--mail-rate", type=float, default=300.0,
+                        help="MAIL_RATE for the rate run (2 workers, smallest size); 0: skip")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args()
     sizes = sorted(int(s) for s in args.sizes.split(","))
@@ -368,6 +391,20 @@ def main() -> None:
             rows.append(Row(size, f"baseline: smtplib (median of {len(baselines)}: {spread})",
                             size / baseline, baseline, baseline))
             rows.extend(replace(row, baseline_rate=baseline) for row in measured)
+            if args.mail_rate and size == sizes[0]:
+                _reset_mailings(app)
+                stale = app.extensions["redis"].keys("newsroom:mail:*")  # an earlier run's
+                if stale:
+                    app.extensions["redis"].delete(*stale)
+                rated = dict(env, MAIL_RATE=str(args.mail_rate))
+                elapsed, peak_mb, total_mb = _run_workers(app, rated, size, 2, args.threads,
+                                                          workdir)
+                ledger = _ledger_rate(app)
+                note = (f"MAIL_RATE={args.mail_rate:g}: ledger {ledger:.1f}/s = "
+                        f"{ledger / args.mail_rate:.1%} of it")
+                print(f"{size}: {note}", flush=True)
+                rows.append(Row(size, f"2 workers x {args.threads} threads, MAIL_RATE", elapsed,
+                                size / elapsed, baseline, peak_mb, total_mb, note))
     finally:
         sink.stop()
         harness.drop_database(db_name)
@@ -393,10 +430,11 @@ def _table(rows: list[Row], args: argparse.Namespace, database_url: str) -> str:
         lines.append(
             f"{row.size:>11}  {row.setup:<44} {row.seconds:>8.1f} {row.rate:>9.0f} "
             f"{row.rate / row.baseline_rate:>10.0%} {child:>15} {total:>13}"
+            + (f"  {row.note}" if row.note else "")
         )
     by_setup: dict[str, dict[int, float]] = {}
     for row in rows:
-        if row.peak_child_mb:
+        if row.peak_child_mb and not row.note:
             by_setup.setdefault(row.setup, {})[row.size] = row.peak_child_mb
     sizes = sorted({row.size for row in rows})
     if len(sizes) > 1:

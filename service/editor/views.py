@@ -20,11 +20,13 @@ from service.editor.admin import bp as admin_bp
 from service.editor.blueprint import bp
 from service.editor.emails import bp as emails_bp
 from service.editor.inbound import bp as inbound_bp
+from service.editor.subscribers import bp as subscribers_bp
 from service.editor.suppressions import bp as suppressions_bp
 from service.editor.webhooks import bp as webhooks_bp
 
 admin_bp.register_blueprint(webhooks_bp)  # /editor/admin/webhooks: admin's role check applies
 admin_bp.register_blueprint(suppressions_bp)  # /editor/admin/suppressions, likewise
+admin_bp.register_blueprint(subscribers_bp)  # /editor/admin/subscribers: import, export, erase
 admin_bp.register_blueprint(inbound_bp)  # /editor/admin/inbound, likewise
 bp.register_blueprint(admin_bp)
 bp.register_blueprint(emails_bp)

@@ -1,5 +1,6 @@
 """``flask --app service digests ...``: start a digest now, see how mailings went, resume them;
-``flask --app service subscriptions unsubscribe``: act on mail sent to the List-Unsubscribe mailto.
+``flask --app service subscriptions unsubscribe``: act on mail sent to the List-Unsubscribe mailto;
+``subscriptions import`` and ``export``: subscriber lists as CSV.
 """
 
 from __future__ import annotations
@@ -115,3 +116,35 @@ def unsubscribe(address_or_token: str) -> None:
     lifecycle.unsubscribe(subscriber)
     db.session.commit()
     click.echo(f"{subscriber.email} {'was already' if already else 'is now'} unsubscribed")
+
+
+@subscriptions_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+def import_file(path: str) -> None:
+    """Import subscribers from the CSV file PATH (see the README for its columns).
+
+    Rows with a consent record (consent_at) are subscribed; rows without one are mailed a
+    confirmation link; suppressed addresses and those who left are skipped. Running it again
+    changes nothing. Prints what each row did and the counts.
+    """
+    from service.subscriptions import imports
+
+    with click.open_file(path, "rb") as stream:
+        data = stream.read()
+    try:
+        report = imports.import_rows(data, name=path.rsplit("/", 1)[-1])
+    except imports.ImportRefused as exc:
+        raise click.ClickException(f"{path}: {exc}") from None
+    for line in imports.report_lines(report):
+        click.echo(line)
+
+
+@subscriptions_cli.command("export")
+@click.argument("path", type=click.Path(dir_okay=False, allow_dash=True), default="-")
+def export_file(path: str) -> None:
+    """Write every subscriber (but the erased) as CSV to PATH (default: standard output)."""
+    from service.subscriptions import exports
+
+    with click.open_file(path, "w", encoding="utf-8", lazy=False) as out:
+        for chunk in exports.csv_chunks():
+            out.write(chunk)

@@ -59,3 +59,7 @@ class PreferencesForm(FlaskForm):
 
 class SubscribeForm(PreferencesForm):
     email = EmailField("Email address", validators=[DataRequired(), Length(max=254)])
+
+
+class EraseForm(FlaskForm):
+    """Only its CSRF token: the button that erases a subscriber's data."""

@@ -28,6 +28,7 @@ class SubscriberStatus(enum.StrEnum):
     CONFIRMED = "confirmed"
     UNSUBSCRIBED = "unsubscribed"
     BOUNCED = "bounced"  # the mail server refused the address for good (5xx)
+    ERASED = "erased"  # deleted at their request: no address, no preferences, only the counts
 
 
 class Frequency(enum.StrEnum):
@@ -81,6 +82,11 @@ class Subscriber(Model):
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The consent record an import brought (when and how they agreed elsewhere); a sign-up
+    # here has its confirmation (confirmed_at) instead.
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    consent_source: Mapped[str | None] = mapped_column(sa.String(200))
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property
     def preferences(self) -> dict[str, Any]:

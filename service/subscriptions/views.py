@@ -10,13 +10,21 @@ send it on their own (RFC 8058).
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, make_response, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    jsonify,
+    make_response,
+    render_template,
+    request,
+)
 from flask_limiter import RequestLimit
 
 from service.database import db
 from service.extensions import csrf, limiter
-from service.subscriptions import lifecycle, ratelimits, suppression, tokens
-from service.subscriptions.forms import PreferencesForm, SubscribeForm
+from service.subscriptions import exports, lifecycle, ratelimits, suppression, tokens
+from service.subscriptions.forms import EraseForm, PreferencesForm, SubscribeForm
 from service.subscriptions.models import Subscriber
 
 bp = Blueprint("subscriptions", __name__)
@@ -139,3 +147,33 @@ def unsubscribe(token: str) -> str | tuple[str, int]:
     lifecycle.unsubscribe(subscriber)
     db.session.commit()
     return render_template("subscriptions/unsubscribed.html", token=token)
+
+
+@bp.get("/subscriptions/manage/<token>/data.json")
+def own_data(token: str) -> Response | tuple[str, int]:
+    """Everything kept about this subscriber, as JSON (the manage link is the credential)."""
+    try:
+        subscriber = lifecycle.for_manage_token(token)
+    except (tokens.InvalidToken, lifecycle.LinkNotValid) as exc:
+        return _bad_link(exc)
+    response = jsonify(exports.own_data(subscriber))
+    response.headers["Content-Disposition"] = 'attachment; filename="newsroom-subscription.json"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/subscriptions/manage/<token>/erase", methods=["GET", "POST"])
+def erase(token: str) -> str | tuple[str, int]:
+    """GET: a page with a button; its POST (CSRF token) erases the address for good."""
+    try:
+        subscriber = lifecycle.for_manage_token(token)
+    except (tokens.InvalidToken, lifecycle.LinkNotValid) as exc:
+        return _bad_link(exc)
+    form = EraseForm()
+    if request.method == "POST" and form.validate_on_submit():
+        exports.erase(subscriber)
+        db.session.commit()
+        return render_template("subscriptions/erased.html")
+    status = 400 if request.method == "POST" else 200
+    return render_template("subscriptions/erase.html", token=token, subscriber=subscriber,
+                           form=form), status

@@ -94,6 +94,7 @@ def test_email_figures_count_subscribers_and_recent_bounces(ctx: Flask) -> None:
         "confirmed": 3,
         "unsubscribed": 0,
         "bounced": 1,
+        "erased": 0,  # erased at their request: counted, nameless
     }
     assert figures["Confirmed subscribers by frequency"] == {
         "instant": 0,

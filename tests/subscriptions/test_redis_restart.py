@@ -60,11 +60,12 @@ def test_instant_mailing_lost_with_redis_is_resumed_on_the_next_reaper_run(
 
     env = worker_env(database_url, private_redis.url, tmp_path, SMTP_URL=smtp_server.url)
     with worker_process(env):
-        def sent() -> bool:
+        def sent() -> bool:  # and the batch closed, before the worker is stopped
             with private_app.app_context():
                 counts = mailings.summary(mailing_id)
+                closed = db.session.get(MailBatch, batch_id).done_at is not None  # type: ignore[union-attr]
                 db.session.remove()
-            return counts == {"sent": len(READERS)}
+            return counts == {"sent": len(READERS)} and closed
 
         wait_for(sent, timeout=60, interval=0.3)
     assert time.monotonic() - restarted < 60
