@@ -329,8 +329,9 @@ def test_a_page_missing_from_redis_is_built_on_request(
 
 
 def test_feeds_rebuild_builds_every_page_from_scratch(
-    small_pages: Flask, runner: FlaskCliRunner
+    small_pages: Flask, runner: FlaskCliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(build, "PAGES_PER_LOCK", 2)  # several batches, each under the lock
     ids = [factories.announcement(small_pages, title=f"Imported {n}", tags=["esa"],
                                   published_at=T0 + timedelta(minutes=n)) for n in range(15)]
     result = runner.invoke(args=["feeds", "rebuild"])
@@ -342,3 +343,25 @@ def test_feeds_rebuild_builds_every_page_from_scratch(
     # oldest first: page 1 holds the first four published
     page = feedparser.parse(store.get(conn, "all@1", "atom").body)
     assert sorted(e.id for e in page.entries) == sorted(_uid(small_pages, i) for i in ids[:4])
+    # Bigger pages: the same history in fewer pages, and the pages past them removed.
+    small_pages.config["ARCHIVE_PAGE_SIZE"] = 6
+    assert runner.invoke(args=["feeds", "rebuild"]).exit_code == 0
+    assert conn.exists(store.key("all@2", "rss")) and not conn.exists(store.key("all@3", "rss"))
+    page = feedparser.parse(store.get(conn, "all@2", "atom").body)
+    assert sorted(e.id for e in page.entries) == sorted(_uid(small_pages, i) for i in ids[6:12])
+
+
+def test_a_catch_up_that_cuts_many_pages_builds_them_a_batch_per_lock(
+    small_pages: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An import placed by one rebuild: every page it cuts exists afterwards."""
+    monkeypatch.setattr(build, "PAGES_PER_LOCK", 2)
+    for n in range(23):
+        factories.announcement(small_pages, title=f"Imported {n}",
+                               published_at=T0 + timedelta(minutes=n))
+    build.rebuild(["all"])  # 23 positions: pages 1-5
+    conn = get_redis()
+    assert [conn.exists(store.key(f"all@{n}", "json")) for n in range(1, 7)] == [1] * 5 + [0]
+    page = parse_feed(store.get(conn, "all@5", "atom").body)
+    assert {link.rel for link in page.feed.links} >= {"prev-archive", "current"}
+    assert "next-archive" not in {link.rel for link in page.feed.links}
