@@ -109,6 +109,7 @@ SlugList = Annotated[list[Slug], Field(max_length=MAX_TERMS)]
 ImageId = Annotated[int, Field(ge=1, le=MAX_INT)]
 IMAGE_DESCRIPTION = ("The featured image: the id of an uploaded image (POST /api/v1/media); an "
                      "id no image has is a 422.")
+TranslationOf = Annotated[int, Field(ge=1, le=MAX_INT)]
 Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339), WithJsonSchema(rules.TIMESTAMP)]
 OutTimestamp = Annotated[
     datetime,
@@ -123,6 +124,7 @@ _PATTERN_WORDS = {
     LANGUAGE_PATTERN: "must be a BCP 47 language tag such as en, fr or pt-BR",
 }
 READ_ONLY = {"id", "uid", "url", "body_html", "published_at", "created_at", "updated_at",
+             "translations",
              "retracted_at", "retraction_reason"}
 
 
@@ -151,6 +153,11 @@ class AnnouncementCreate(_Input):
     slug: AnnouncementSlug | None = Field(
         None, description="The public URL's last segment; derived from the title if not given."
     )
+    translation_of: TranslationOf | None = Field(
+        None, description="The id of an announcement this one translates: both (and their "
+                          "other translations) become versions of each other, one per language "
+                          "(409 when the language is taken; 422 for an unknown id)."
+    )
 
 
 def _no_null_defaults(schema: dict[str, Any]) -> None:
@@ -178,9 +185,14 @@ class AnnouncementUpdate(_Input):
         description="Moves the embargo of a scheduled announcement (409 for any other "
                     f"status); {rules.FUTURE}.",
     )
+    translation_of: TranslationOf | None = Field(
+        None, description="Link as a translation of that announcement's id (as on create); "
+                          "null takes this one out of its translations."
+    )
 
     def changes(self) -> dict[str, Any]:
-        return self.model_dump(exclude_unset=True)
+        """The fields sent, except ``translation_of`` (not a field of the announcement)."""
+        return self.model_dump(exclude_unset=True, exclude={"translation_of"})
 
 
 class ScheduleRequest(_Input):
@@ -231,6 +243,17 @@ class Media(BaseModel):
     created_at: OutTimestamp
 
 
+class Translation(BaseModel):
+    """Another version of an announcement, in another language."""
+
+    id: int = Field(ge=1, le=MAX_INT)
+    language: str
+    slug: str
+    url: str = Field(description="Its public page (absolute).",
+                     json_schema_extra={"format": "uri"})
+    status: PublicStatus
+
+
 class Announcement(BaseModel):
     """An announcement as the API shows it. Times are RFC 3339 in UTC."""
 
@@ -255,6 +278,9 @@ class Announcement(BaseModel):
     image: Media | None = Field(description="The featured image; null: none.")
     created_at: OutTimestamp
     updated_at: OutTimestamp
+    translations: list[Translation] = Field(
+        description="Its other versions, by language; anonymous callers see the published "
+                    "ones only.")
 
 
 class PageLinks(BaseModel):

@@ -13,6 +13,7 @@ from service.editor import (  # noqa: F401 (their routes)
     history,
     media,
     signin,
+    translating,
     workflow,
     writing,
 )

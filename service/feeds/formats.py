@@ -201,9 +201,10 @@ def _add_rss_hubs(out: bytes, hubs: tuple[str, ...]) -> bytes:
 def render_rss(meta: FeedMeta, items: list[FeedItem]) -> bytes:
     """RSS 2.0 as the RSS Advisory Board's Best Practices Profile describes it."""
     updated, published = _feed_times(meta, items)
-    creators = any(_author(item.author_name) for item in items)
+    dublin_core = any(_author(item.author_name) or item.language != meta.language
+                      for item in items)
     images = any(item.image is not None for item in items)
-    namespaces = (hooks.DublinCoreMedia if images else hooks.DublinCore if creators
+    namespaces = (hooks.DublinCoreMedia if images else hooks.DublinCore if dublin_core
                   else BaseExtension)
     fg = _feedgen(meta, namespaces, hooks.RssItem)
     # feedgen takes the channel <link> from the *last* link given, the atom:link from the
@@ -236,6 +237,8 @@ def render_rss(meta: FeedMeta, items: list[FeedItem]) -> bytes:
         fe.category(list(by_label.values()) or None)
         fe.newsroom.creator = _author(item.author_name)
         fe.newsroom.image = _image(item)
+        if item.language != meta.language:
+            fe.newsroom.language = _clean(item.language)
     return _serialize_rss(fg, meta.hubs)
 
 
