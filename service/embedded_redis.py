@@ -72,3 +72,6 @@ def stop(var_dir: Path) -> None:
     # The server closes the connection as it exits: that error is the success.
     with contextlib.suppress(redis.ConnectionError):
         redis.Redis(unix_socket_path=str(socket_path)).shutdown(save=True)
+    deadline = time.monotonic() + _STARTUP_SECONDS
+    while _answers(socket_path) and time.monotonic() < deadline:
+        time.sleep(0.05)

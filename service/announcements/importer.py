@@ -1,7 +1,9 @@
 """Import announcements from Markdown files with front matter (the ``content/`` folder).
 
 Idempotent: the slug is the identity, so a re-import updates what changed and never adds a
-second copy. Changes reach the feeds through the same outbox events as API writes.
+second copy; with ``leave_existing`` (what ``make dev`` does on every start) it only creates
+the items that are missing and leaves the others as editors made them. Changes reach the feeds
+through the same outbox events as API writes.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class ImportReport:
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    left: list[str] = field(default_factory=list)  # present already, not compared (leave_existing)
 
 
 def _when(value: Any, path: Path, name: str) -> datetime | None:
@@ -80,8 +83,11 @@ def load(path: Path) -> dict[str, Any]:
     }
 
 
-def import_directory(directory: Path) -> ImportReport:
-    """Import every ``*.md`` (but README.md) in ``directory``, in one transaction per file."""
+def import_directory(directory: Path, leave_existing: bool = False) -> ImportReport:
+    """Import every ``*.md`` (but README.md) in ``directory``, in one transaction per file.
+
+    ``leave_existing``: an announcement whose slug exists already is not touched at all.
+    """
     report = ImportReport()
     for path in sorted(directory.glob("*.md")):
         if path.name.lower() == "readme.md":
@@ -103,6 +109,8 @@ def import_directory(directory: Path) -> ImportReport:
             elif data["published_at"]:
                 announcement.updated_at = announcement.created_at = data["published_at"]
             report.created.append(data["slug"])
+        elif leave_existing:
+            report.left.append(data["slug"])
         else:
             change = publishing.update(existing, {
                 k: data[k] for k in ("title", "summary", "body", "language", "tags", "partners")

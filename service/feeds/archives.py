@@ -85,14 +85,14 @@ def layout(scope: str) -> Layout:
 
 
 def assign(scope: str, where: sa.ColumnElement[bool] | None,
-           only: Collection[int] | None = None) -> None:
+           only: Collection[int] | None = None, newest: int | None = None) -> None:
     """Give the scope's published announcements that have no position yet the next ones, in
     publishing order; ``only``: just these ids (a publish), else every one (a catch-up, which
     reads the whole scope). One INSERT ... SELECT; the caller holds the scope's build lock and
-    commits."""
+    commits; ``newest``: the scope's highest position, when the caller has just read it."""
     if only is not None and not only:
         return
-    base = layout(scope).newest
+    base = layout(scope).newest if newest is None else newest  # the caller may know it
     placed = sa.exists().where(FeedPosition.scope == scope,
                                FeedPosition.announcement_id == Announcement.id)
     order = sa.func.row_number().over(order_by=(Announcement.published_at, Announcement.id))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -149,10 +149,17 @@ def _published_at(announcement: Announcement) -> datetime:
     return announcement.published_at
 
 
+# Atom first: /feeds/atom.xml is the most read feed, and _store writes in this order.
+_ORDER = ("atom", *(fmt for fmt in FORMATS if fmt != "atom"))
+
+
 def _render(meta: FeedMeta, items: list[FeedItem], links: archives.Links
-            ) -> dict[str, tuple[str, bytes]]:
-    return {fmt: (ctype, archives.decorate(fmt, render(meta, items), links))
-            for fmt, (ctype, render) in FORMATS.items()}
+            ) -> Iterator[tuple[str, tuple[str, bytes]]]:
+    """``(fmt, (content type, bytes))`` of each format, Atom first, each rendered only when
+    the one before it has been stored."""
+    for fmt in _ORDER:
+        ctype, render = FORMATS[fmt]
+        yield fmt, (ctype, archives.decorate(fmt, render(meta, items), links))
 
 
 def _page_meta(meta: FeedMeta, scope: str, number: int) -> FeedMeta:
@@ -171,8 +178,9 @@ def render_scope(scope: str) -> dict[str, tuple[str, bytes]]:
     Raises UnknownScope."""
     where, row = _scope_filter(scope)
     lay = archives.layout(scope)
-    return _render(_meta(scope, row, where), _items(where, scope, (lay.first_current, None)),
-                   archives.subscription_links(scope, lay))
+    return dict(_render(_meta(scope, row, where),
+                        _items(where, scope, (lay.first_current, None)),
+                        archives.subscription_links(scope, lay)))
 
 
 def render_page(scope: str, number: int) -> dict[str, tuple[str, bytes]]:
@@ -182,9 +190,9 @@ def render_page(scope: str, number: int) -> dict[str, tuple[str, bytes]]:
     lay = archives.layout(scope)
     if not 1 <= number <= lay.archived:
         raise LookupError(f"{scope} has no archive page {number}")
-    return _render(_page_meta(_meta(scope, row, where), scope, number),
-                   _items(where, scope, lay.positions(number)),
-                   archives.page_links(scope, number, lay))
+    return dict(_render(_page_meta(_meta(scope, row, where), scope, number),
+                        _items(where, scope, lay.positions(number)),
+                        archives.page_links(scope, number, lay)))
 
 
 def _lock(scope: str) -> Lock:
@@ -209,6 +217,23 @@ def _remove_pages_from(conn: Redis, scope: str, number: int, export_dir: Path | 
         number += 1
 
 
+def _store(conn: Redis, scope: str, document: str,
+           formats: Iterable[tuple[str, tuple[str, bytes]]]) -> None:
+    export_dir = current_app.config["SETTINGS"].feed_export_dir
+    for fmt, (ctype, body) in formats:
+        link = (discovery.link_header(scope, fmt) if document == scope
+                else archives.link_header(document, fmt))
+        store.put(conn, document, fmt, body, ctype, export_dir, link=link)
+
+
+def _store_page(conn: Redis, scope: str, meta: FeedMeta, where: sa.ColumnElement[bool] | None,
+                lay: archives.Layout, number: int) -> None:
+    _store(conn, scope, scopes.page(scope, number), _render(
+        _page_meta(meta, scope, number), _items(where, scope, lay.positions(number)),
+        archives.page_links(scope, number, lay)))
+    db.session.expunge_all()  # a long run of pages must not keep every page's rows
+
+
 def rebuild_scope(scope: str, changed: Collection[int] | None = None,
                   every_page: bool = False) -> bool:
     """Build and store one scope under its lock; False (and its feeds removed) when the tag or
@@ -218,55 +243,81 @@ def rebuild_scope(scope: str, changed: Collection[int] | None = None,
     yet get the next positions; the archive pages holding them are rebuilt. None: every
     published announcement of the scope without a position is placed (a catch-up that reads
     the whole scope: the CLI, tests, a feed built on demand). The subscription feed is always
-    rebuilt, a page newly cut and the one before it too. ``every_page``: every archive page
-    (``flask feeds rebuild``), and pages beyond the newest removed.
+    rebuilt and stored first, then a page newly cut and the one before it. ``every_page``:
+    then every archive page (``flask feeds rebuild``). More than ``PAGES_PER_LOCK`` pages are
+    built by :func:`_build_pages`, a batch per lock.
     """
     conn = get_redis()
-    export_dir = current_app.config["SETTINGS"].feed_export_dir
     with _lock(scope):
         db.session.rollback()  # read what is committed now, not an older snapshot
         try:
             where, row = _scope_filter(scope)
+        except UnknownScope:
+            # Also what an earlier build left, e.g. a tag whose only published announcement
+            # lost it, or one built before the public rule existed.
+            db.session.rollback()
+            _remove_all(conn, scope, current_app.config["SETTINGS"].feed_export_dir)
+            return False
+        try:
             before = archives.layout(scope)
-            archives.assign(scope, where, changed)
-            db.session.commit()
+            archives.assign(scope, where, changed, before.newest)
             lay = archives.layout(scope)
+            if lay.newest != before.newest:  # a durable commit only when positions were given
+                db.session.commit()
             meta = _meta(scope, row, where)
+            _store(conn, scope, scope, _render(
+                meta, _items(where, scope, (lay.first_current, None)),
+                archives.subscription_links(scope, lay)))
             pages = archives.pages_to_rebuild(before, lay)
             pages |= archives.pages_holding(scope, changed or (), lay)
             if lay.archived and not conn.exists(store.key(scopes.page(scope, lay.archived),
                                                           "atom")):
                 pages |= {lay.archived, *([lay.archived - 1] if lay.archived > 1 else [])}
-            if every_page:
-                pages = set(range(1, lay.archived + 1))
-            documents = {scope: _render(meta, _items(where, scope, (lay.first_current, None)),
-                                        archives.subscription_links(scope, lay))}
-            for number in sorted(pages, reverse=True):
-                documents[scopes.page(scope, number)] = _render(
-                    _page_meta(meta, scope, number), _items(where, scope, lay.positions(number)),
-                    archives.page_links(scope, number, lay))
-                db.session.expunge_all()  # a full rebuild must not hold every page's rows
-        except UnknownScope:
-            # Also what an earlier build left, e.g. a tag whose only published announcement
-            # lost it, or one built before the public rule existed.
-            _remove_all(conn, scope, export_dir)
-            return False
+            batched = every_page or len(pages) > PAGES_PER_LOCK
+            for number in sorted(() if batched else pages, reverse=True):
+                _store_page(conn, scope, meta, where, lay, number)
         finally:
             db.session.rollback()
-        for document, formats in documents.items():
-            for fmt, (ctype, body) in formats.items():
-                link = (discovery.link_header(scope, fmt) if document == scope
-                        else archives.link_header(document, fmt))
-                store.put(conn, document, fmt, body, ctype, export_dir, link=link)
-        if every_page:
-            _remove_pages_from(conn, scope, lay.archived + 1, export_dir)
+    if batched:  # many pages (a catch-up placed many items, or every page): a batch per lock
+        _build_pages(conn, scope, None if every_page else sorted(pages))
     return True
+
+
+PAGES_PER_LOCK = 20  # a full rebuild lets the workers' builds in between (LOCK_TIMEOUT)
+
+
+def _build_pages(conn: Redis, scope: str, numbers: list[int] | None) -> None:
+    """Archive pages of a scope (``None``: every one, and pages past the newest removed, e.g.
+    after a larger ARCHIVE_PAGE_SIZE), ``PAGES_PER_LOCK`` at a time, each batch under the
+    scope's lock from a fresh read, so a publish or edit a worker builds in between is never
+    overwritten by an older page and no lock is held past LOCK_TIMEOUT."""
+    done = 0
+    while True:
+        with _lock(scope):
+            db.session.rollback()
+            try:
+                where, row = _scope_filter(scope)
+                lay = archives.layout(scope)
+                meta = _meta(scope, row, where)
+                wanted = (list(range(1, lay.archived + 1)) if numbers is None
+                          else [n for n in numbers if n <= lay.archived])
+                for page in wanted[done:done + PAGES_PER_LOCK]:
+                    _store_page(conn, scope, meta, where, lay, page)
+            except UnknownScope:
+                return
+            finally:
+                db.session.rollback()
+            done += PAGES_PER_LOCK
+            if done >= len(wanted):
+                if numbers is None:
+                    _remove_pages_from(conn, scope, lay.archived + 1,
+                                       current_app.config["SETTINGS"].feed_export_dir)
+                return
 
 
 def build_page(scope: str, number: int) -> bool:
     """Build one archive page that is missing from Redis (a request for it came first); False
     when the scope or the page does not exist."""
-    conn = get_redis()
     with _lock(scope):
         db.session.rollback()
         try:
@@ -275,11 +326,7 @@ def build_page(scope: str, number: int) -> bool:
             return False
         finally:
             db.session.rollback()
-        document = scopes.page(scope, number)
-        for fmt, (ctype, body) in documents.items():
-            store.put(conn, document, fmt, body, ctype,
-                      current_app.config["SETTINGS"].feed_export_dir,
-                      link=archives.link_header(document, fmt))
+        _store(get_redis(), scope, scopes.page(scope, number), documents.items())
     return True
 
 

@@ -107,9 +107,16 @@ def manage(token: str) -> str | tuple[str, int]:
     if request.method == "POST":
         if request.form.get("action") == "resubscribe":
             if form.validate_on_submit():
-                confirming = not lifecycle.resubscribe(subscriber)
-                db.session.commit()
-                saved = not confirming
+                try:
+                    if "frequency" in request.form:  # the choices shown beside the button
+                        lifecycle.change_preferences(
+                            subscriber, lifecycle.parse_preferences(form.preference_data()))
+                except lifecycle.InvalidPreferences as exc:
+                    form.form_errors = list(exc.errors.values())
+                else:
+                    confirming = not lifecycle.resubscribe(subscriber)
+                    db.session.commit()
+                    saved = not confirming
         elif form.validate_on_submit():
             try:
                 lifecycle.change_preferences(
