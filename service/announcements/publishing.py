@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from slugify import slugify
 from sqlalchemy.exc import IntegrityError
 
-from service.announcements import events, revisions
+from service.announcements import events, revisions, translations
 from service.announcements.models import Announcement, Partner, Status, Tag
 from service.announcements.queries import TopicT
 from service.announcements.rendering import render_markdown
@@ -140,10 +140,13 @@ def update(
 ) -> Change:
     """Apply a partial edit. Slug and id stay put on a title edit, so links and feed ids hold.
 
-    Every edit that changes something is kept as a revision by ``editor_id``.
+    Every edit that changes something is kept as a revision by ``editor_id``. A language
+    another version of its translation group has is refused (``translations.NotLinkable``).
     """
     before = events.Terms.of(announcement)
     touched: set[str] = set()
+    if "language" in changes and changes["language"] != announcement.language:
+        translations.check_language(announcement, changes["language"])  # one per language
     for field in ("title", "summary", "language"):
         if field in changes and changes[field] != getattr(announcement, field):
             setattr(announcement, field, changes[field])

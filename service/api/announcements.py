@@ -11,21 +11,25 @@ Decisions worth knowing:
   strong tags weak, and the tag changes with every edit, so weak comparison loses nothing.
 - ``publish_at`` can be moved by PATCH only while the announcement is scheduled (else 409); a
   draft is scheduled with POST .../schedule.
+- ``translation_of`` (create, PATCH) links translations; changing it changes the other
+  versions too, so the caller must be allowed to edit that one as well. The ETag covers the
+  versions (their ids and last changes), so a conditional GET sees a translation appear.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from math import ceil
 from typing import Any
 
-from flask import Response, current_app, jsonify, request, url_for
+from flask import Response, current_app, g, jsonify, request, url_for
 from pydantic import BaseModel
 from werkzeug.wrappers import Response as ResponseBase  # what make_conditional returns
 
 from service import urls
-from service.announcements import publishing, queries
+from service.announcements import publishing, queries, translations
 from service.announcements.models import Announcement, Status
 from service.api import auth, bp, parsing, schemas
 from service.api.openapi import operation
@@ -38,7 +42,11 @@ _ITEM = {200: ("The announcement.", schemas.Announcement)}
 _ITEM_HEADERS = {200: ("ETag",)}
 
 
-def _representation(item: Announcement) -> dict[str, Any]:
+def _representation(item: Announcement, versions: list[Announcement],
+                    viewer: Editor | None) -> dict[str, Any]:
+    """``versions``: its translations (``translations.others``); anonymous viewers see the
+    published ones only."""
+    shown = [v for v in versions if viewer is not None or v.status is Status.PUBLISHED]
     return schemas.Announcement(
         id=item.id,
         uid=item.uid,
@@ -58,19 +66,53 @@ def _representation(item: Announcement) -> dict[str, Any]:
         retraction_reason=item.retraction_reason,
         created_at=item.created_at,
         updated_at=item.updated_at,
+        translations=[schemas.Translation(id=v.id, language=v.language, slug=v.slug,
+                                          url=urls.announcement(v.slug), status=v.status.value)
+                      for v in shown],
     ).model_dump(mode="json")
 
 
-def _etag(item: Announcement) -> str:
-    return f"{item.id}-{(item.updated_at - _EPOCH) // timedelta(microseconds=1)}"
+def public_representation(item: Announcement) -> dict[str, Any]:
+    """As an anonymous caller gets it (what webhooks carry to partners)."""
+    return _representation(item, translations.others(item), None)
+
+
+def _micros(moment: datetime) -> int:
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def _etag(item: Announcement, versions: list[Announcement] | None = None) -> str:
+    """``<id>-<updated_at in µs>``, plus a hash of its translations' ids and last changes."""
+    tag = f"{item.id}-{_micros(item.updated_at)}"
+    versions = translations.others(item) if versions is None else versions
+    if versions:
+        state = ",".join(f"{v.id}:{_micros(v.updated_at)}:{v.status.value}" for v in versions)
+        tag += "-" + hashlib.sha256(state.encode()).hexdigest()[:12]
+    return tag
 
 
 def _item_response(item: Announcement, status: int = 200, **headers: str) -> Response:
-    response = jsonify(_representation(item))
+    versions = translations.others(item)
+    # The caller as the view's token check found it (looking it up again would write again).
+    response = jsonify(_representation(item, versions, g.get("api_editor")))
     response.status_code = status
-    response.set_etag(_etag(item), weak=True)
+    response.set_etag(_etag(item, versions), weak=True)
     response.headers.update(headers)
     return response
+
+
+def _link_translation(item: Announcement, editor: Editor, other_id: int | None) -> None:
+    """Link ``item`` with announcement ``other_id`` (None: unlink it), for an editor who may
+    edit both; an unknown id is a 422 on the field."""
+    if other_id is None:
+        translations.unlink(item)
+        return
+    other = queries.get(other_id, for_update=True)
+    if other is None:
+        raise schemas.InvalidFields([{"pointer": schemas.pointer("translation_of"),
+                                      "detail": f"there is no announcement with id {other_id}"}])
+    auth.require_can_edit(editor, other)
+    translations.link(item, other)
 
 
 def _not_found(announcement_id: int) -> Problem:
@@ -143,6 +185,7 @@ def list_announcements() -> Response:
     found = queries.listing(status=status, tag=query.tag, partner=query.partner,
                             page=query.page, per_page=query.per_page)
     last = max(1, ceil(found.total / query.per_page))
+    versions = translations.others_of_many(found.items)
     links = {
         "first": _page_url(query, 1),
         "last": _page_url(query, last),
@@ -150,7 +193,7 @@ def list_announcements() -> Response:
         "prev": _page_url(query, min(query.page - 1, last)) if query.page > 1 else None,
     }
     page = schemas.AnnouncementPage.model_validate({
-        "items": [_representation(item) for item in found.items],
+        "items": [_representation(item, versions[item.id], editor) for item in found.items],
         "page": query.page, "per_page": query.per_page, "total": found.total, "links": links,
     })
     response = jsonify(page.model_dump(mode="json"))
@@ -181,6 +224,8 @@ def create_announcement() -> Response:
         tags=data.tags, partners=data.partners, status=Status(data.status),
         publish_at=data.publish_at, slug=data.slug, author_id=editor.id,
     )
+    if data.translation_of is not None:
+        _link_translation(item, editor, data.translation_of)
     db.session.commit()
     location = current_app.config["BASE_URL"] + url_for(".get_announcement",
                                                          announcement_id=item.id)
@@ -224,7 +269,8 @@ def get_announcement(announcement_id: int) -> ResponseBase:
 def update_announcement(announcement_id: int) -> Response:
     editor = auth.required_editor()
     item = _for_change(announcement_id, editor)
-    changes = parsing.body(schemas.AnnouncementUpdate).changes()
+    data = parsing.body(schemas.AnnouncementUpdate)
+    changes = data.changes()
     if "publish_at" in changes:
         if item.status is not Status.SCHEDULED:
             raise publishing.NotAllowed(
@@ -232,6 +278,8 @@ def update_announcement(announcement_id: int) -> Response:
                 f"{item.status.value} one; use POST .../schedule"
             )
         _require_future(changes["publish_at"])
+    if "translation_of" in data.model_fields_set:
+        _link_translation(item, editor, data.translation_of)
     publishing.update(item, changes)
     db.session.commit()
     return _item_response(item)

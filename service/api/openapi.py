@@ -35,7 +35,8 @@ _ERRORS: dict[int, tuple[str, str]] = {
     401: ("Unauthorized", "No token, or a token that is unknown or revoked."),
     403: ("Forbidden", "Your role may not do this."),
     404: ("NotFound", "No such announcement (or not visible without a token)."),
-    409: ("Conflict", "The slug is taken, or the change is not possible in this status."),
+    409: ("Conflict", "The slug is taken, the change is not possible in this status, or a "
+                      "translation's language is taken in its group."),
     410: ("Gone", "The announcement was retracted."),
     412: ("PreconditionFailed", "If-Match did not match the current ETag."),
     413: ("ContentTooLarge", "The body is over the size limit."),

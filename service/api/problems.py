@@ -17,6 +17,7 @@ from flask.blueprints import BlueprintSetupState
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from service.announcements.publishing import NotAllowed, SlugTaken
+from service.announcements.translations import NotLinkable
 from service.api.schemas import InvalidFields
 from service.extensions import REDIS_DOWN, RETRY_AFTER, TRY_AGAIN, redis_down_page
 
@@ -106,6 +107,11 @@ def _handle_slug_taken(exc: SlugTaken) -> Response:
     ))
 
 
+def _handle_not_linkable(exc: NotLinkable) -> Response:
+    return response(Problem(409, str(exc)[0].upper() + str(exc)[1:] + ".",
+                            kind="translation-conflict", title="Translations do not fit"))
+
+
 def _handle_not_allowed(exc: NotAllowed) -> Response:
     return response(Problem(409, str(exc).capitalize() + ".", kind="not-allowed",
                             title="Not allowed in the current status"))
@@ -157,6 +163,7 @@ def register(bp: Blueprint) -> None:
     bp.register_error_handler(HTTPException, _handle_http_exception)
     bp.register_error_handler(SlugTaken, _handle_slug_taken)
     bp.register_error_handler(NotAllowed, _handle_not_allowed)
+    bp.register_error_handler(NotLinkable, _handle_not_linkable)
     bp.register_error_handler(InvalidFields, _handle_invalid_fields)
     for error in REDIS_DOWN:
         bp.record_once(_app_handler(error))

@@ -106,6 +106,7 @@ AnnouncementSlug = Annotated[
 Language = Annotated[str, StringConstraints(max_length=text_rules.LANGUAGE_MAX,
                                             pattern=LANGUAGE_PATTERN)]
 SlugList = Annotated[list[Slug], Field(max_length=MAX_TERMS)]
+TranslationOf = Annotated[int, Field(ge=1, le=MAX_INT)]
 Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339), WithJsonSchema(rules.TIMESTAMP)]
 OutTimestamp = Annotated[
     datetime,
@@ -120,6 +121,7 @@ _PATTERN_WORDS = {
     LANGUAGE_PATTERN: "must be a BCP 47 language tag such as en, fr or pt-BR",
 }
 READ_ONLY = {"id", "uid", "url", "body_html", "published_at", "created_at", "updated_at",
+             "translations",
              "retracted_at", "retraction_reason"}
 
 
@@ -147,6 +149,11 @@ class AnnouncementCreate(_Input):
     slug: AnnouncementSlug | None = Field(
         None, description="The public URL's last segment; derived from the title if not given."
     )
+    translation_of: TranslationOf | None = Field(
+        None, description="The id of an announcement this one translates: both (and their "
+                          "other translations) become versions of each other, one per language "
+                          "(409 when the language is taken; 422 for an unknown id)."
+    )
 
 
 def _no_null_defaults(schema: dict[str, Any]) -> None:
@@ -173,9 +180,14 @@ class AnnouncementUpdate(_Input):
         description="Moves the embargo of a scheduled announcement (409 for any other "
                     f"status); {rules.FUTURE}.",
     )
+    translation_of: TranslationOf | None = Field(
+        None, description="Link as a translation of that announcement's id (as on create); "
+                          "null takes this one out of its translations."
+    )
 
     def changes(self) -> dict[str, Any]:
-        return self.model_dump(exclude_unset=True)
+        """The fields sent, except ``translation_of`` (not a field of the announcement)."""
+        return self.model_dump(exclude_unset=True, exclude={"translation_of"})
 
 
 class ScheduleRequest(_Input):
@@ -204,6 +216,17 @@ class ListQuery(_Input):
     partner: Slug | None = None
 
 
+class Translation(BaseModel):
+    """Another version of an announcement, in another language."""
+
+    id: int = Field(ge=1, le=MAX_INT)
+    language: str
+    slug: str
+    url: str = Field(description="Its public page (absolute).",
+                     json_schema_extra={"format": "uri"})
+    status: PublicStatus
+
+
 class Announcement(BaseModel):
     """An announcement as the API shows it. Times are RFC 3339 in UTC."""
 
@@ -227,6 +250,9 @@ class Announcement(BaseModel):
                                                       "given, or not retracted.")
     created_at: OutTimestamp
     updated_at: OutTimestamp
+    translations: list[Translation] = Field(
+        description="Its other versions, by language; anonymous callers see the published "
+                    "ones only.")
 
 
 class PageLinks(BaseModel):

@@ -19,7 +19,7 @@ from pydantic_core import PydanticCustomError
 from service import urls
 from service.announcements import policy
 from service.api import auth, bp, parsing, schemas
-from service.api.announcements import _representation
+from service.api.announcements import public_representation
 from service.api.openapi import operation
 from service.api.problems import Problem
 from service.database import db
@@ -88,7 +88,7 @@ class TestSent(BaseModel):
 
 
 def _register_representation(state: BlueprintSetupState) -> None:
-    state.app.extensions[delivery.REPRESENTATION] = _representation
+    state.app.extensions[delivery.REPRESENTATION] = public_representation
 
 
 bp.record_once(_register_representation)

@@ -275,3 +275,11 @@ class TokenForm(FlaskForm):
     editor = SelectField("For editor", coerce=int)
     name = StringField("Label", validators=[DataRequired(), Length(max=120)])
     submit = SubmitField("Create token")
+
+
+class TranslationForm(FlaskForm):
+    """Link another announcement as a translation; the choices are set by the view."""
+
+    other = SelectField("Announcement in another language", coerce=int,
+                        validators=[InputRequired(message="choose an announcement")])
+    submit = SubmitField("Link as a translation")

@@ -9,7 +9,13 @@ from __future__ import annotations
 from flask import render_template
 
 from service.editor import dashboard as stats
-from service.editor import history, signin, workflow, writing  # noqa: F401 (their routes)
+from service.editor import (  # noqa: F401 (their routes)
+    history,
+    signin,
+    translating,
+    workflow,
+    writing,
+)
 from service.editor.admin import bp as admin_bp
 from service.editor.blueprint import bp
 from service.editor.emails import bp as emails_bp

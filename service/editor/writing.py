@@ -14,11 +14,11 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response  # redirect() returns this; flask.Response subclasses it
 
-from service.announcements import policy, publishing, revisions
+from service.announcements import policy, publishing, revisions, translations
 from service.announcements.models import Announcement, Partner, Status, Tag
 from service.announcements.rendering import render_markdown
 from service.database import db
-from service.editor import auth, times
+from service.editor import auth, times, translating
 from service.editor import dashboard as stats
 from service.editor.blueprint import bp, get_announcement, page_number
 from service.editor.forms import (
@@ -142,22 +142,34 @@ def _slug_editable(item: Announcement | None) -> bool:
 @bp.route("/announcements/new", methods=["GET", "POST"])
 def new() -> str | Response:
     editor = auth.current_editor()
-    form = AnnouncementForm()
+    source = translating.source_for_new()  # writing a translation of it
+    form = AnnouncementForm() if request.method == "POST" or source is None else \
+        AnnouncementForm(data={"language": translating.first_missing_language(source),
+                               "tags": join_slugs([t.slug for t in source.tags]),
+                               "partners": join_slugs([p.slug for p in source.partners])})
     form.publish_at.label.text = f"Publish at ({times.zone_name()})"
     preview = None
     if (request.method == "POST" and (form.publish.data or form.schedule.data)
             and not policy.can_publish(editor)):
         abort(403)
     if form.validate_on_submit():
+        taken = source and translations.language_taken(source, form.language.data)
         if form.preview.data:
             preview = _preview(form, None)
+        elif taken:
+            add_error(form.language, f"{taken.title!r} is already its version in this language")
         else:
             try:
                 item = publishing.create(
                     **form.changes(), slug=form.slug.data or None, author_id=editor.id
                 )
+                if source is not None:
+                    translations.link(item, source)
             except publishing.SlugTaken as exc:
                 add_error(form.slug, f"another announcement has the address {exc.slug!r}")
+            except translations.NotLinkable as exc:
+                db.session.rollback()
+                add_error(form.language, str(exc))
             else:
                 if form.schedule.data and form.publish_at.data is not None:
                     when = times.from_office(form.publish_at.data)
@@ -179,6 +191,7 @@ def new() -> str | Response:
         preview=preview,
         schedule_form=None,
         slug_editable=True,
+        translation_of=source,
     )
 
 
@@ -201,6 +214,8 @@ def edit(announcement_id: int) -> str | Response:
                 change = publishing.update(item, changes, editor_id=editor.id)
             except publishing.SlugTaken as exc:
                 add_error(form.slug, f"another announcement has the address {exc.slug!r}")
+            except translations.NotLinkable as exc:
+                add_error(form.language, str(exc))
             else:
                 db.session.commit()
                 if not change.fields:
@@ -219,4 +234,5 @@ def edit(announcement_id: int) -> str | Response:
         retract_form=RetractForm(formdata=None),
         slug_editable=_slug_editable(item),
         submitted=bool(revisions.submitted_among([item.id])),
+        translation=translating.panel(item),
     )

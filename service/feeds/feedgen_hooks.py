@@ -20,7 +20,8 @@ XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 
 class DublinCore(BaseExtension):  # type: ignore[misc]  # feedgen ships no type information
-    """Declares the dc: prefix on <rss> so lxml does not invent ns0: for dc:creator."""
+    """Declares the dc: prefix on <rss> so lxml does not invent ns0: for dc:creator and
+    dc:language."""
 
     def extend_ns(self) -> dict[str, str]:
         return {"dc": DC_NS}
@@ -64,11 +65,16 @@ class AtomEntry(BaseEntryExtension):  # type: ignore[misc]  # feedgen ships no t
 
 
 class RssItem(BaseEntryExtension):  # type: ignore[misc]  # feedgen ships no types
+    """dc:creator, and dc:language for an item in another language than its channel's (RSS
+    has no item-level language of its own)."""
+
     creator: str | None = None
+    language: str | None = None
 
     def extend_rss(self, item: etree._Element) -> etree._Element:
-        if self.creator:
-            el = item.makeelement(f"{{{DC_NS}}}creator")
-            el.text = self.creator
-            item.append(el)
+        for name, value in (("creator", self.creator), ("language", self.language)):
+            if value:
+                el = item.makeelement(f"{{{DC_NS}}}{name}")
+                el.text = value
+                item.append(el)
         return item

@@ -190,8 +190,9 @@ def _add_rss_hubs(out: bytes, hubs: tuple[str, ...]) -> bytes:
 def render_rss(meta: FeedMeta, items: list[FeedItem]) -> bytes:
     """RSS 2.0 as the RSS Advisory Board's Best Practices Profile describes it."""
     updated, published = _feed_times(meta, items)
-    creators = any(_author(item.author_name) for item in items)
-    fg = _feedgen(meta, hooks.DublinCore if creators else BaseExtension, hooks.RssItem)
+    dublin_core = any(_author(item.author_name) or item.language != meta.language
+                      for item in items)
+    fg = _feedgen(meta, hooks.DublinCore if dublin_core else BaseExtension, hooks.RssItem)
     # feedgen takes the channel <link> from the *last* link given, the atom:link from the
     # first rel="self" one.
     fg.link([
@@ -221,6 +222,8 @@ def render_rss(meta: FeedMeta, items: list[FeedItem]) -> bytes:
             by_label.setdefault(cat["label"], cat)
         fe.category(list(by_label.values()) or None)
         fe.newsroom.creator = _author(item.author_name)
+        if item.language != meta.language:
+            fe.newsroom.language = _clean(item.language)
     return _serialize_rss(fg, meta.hubs)
 
 

@@ -8,11 +8,11 @@ number of items (``selectinload``); the feeds page counts with one grouped query
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, render_template, request, url_for
 from sqlalchemy.orm import selectinload
 
 from service import urls
-from service.announcements import queries
+from service.announcements import queries, translations
 from service.announcements.languages import native_name
 from service.announcements.models import (
     Announcement,
@@ -148,7 +148,23 @@ def announcement(slug: str) -> tuple[str, int]:
         # 410 Gone: it existed and was withdrawn on purpose. The notice gives the date and the
         # editor's reason, not the title or the text, which may be what was wrong.
         return render_template("public/withdrawn.html", item=item, feeds=feeds), 410
-    return render_template("public/announcement.html", item=item, feeds=feeds), 200
+    return render_template("public/announcement.html", item=item, feeds=feeds,
+                           versions=_versions(item)), 200
+
+
+def _versions(item: Announcement) -> list[dict[str, object]]:
+    """Its published versions for the language switcher and ``hreflang`` (none: no switcher)."""
+    return [
+        {
+            "language": version.language,
+            "name": native_name(version.language),
+            "title": version.title,
+            "path": url_for("public.announcement", slug=version.slug),
+            "url": urls.announcement(version.slug),
+            "current": version.id == item.id,
+        }
+        for version in translations.public_versions(item)
+    ]
 
 
 def _published_counts(model: type[TopicT], link: sa.Table) -> list[tuple[TopicT, int]]:

@@ -1,6 +1,11 @@
 """What a mailing holds for each subscriber of a batch: the items, chosen by their topics,
 partners and language, and for digests by the window since their previous digest.
 
+Translations: a subscriber who chose a language gets the versions in that language only (an
+Arabic reader the Arabic one, when it is published); one who chose none gets one version of
+each announcement, the first published (``translations.first_published_ids``), not one copy
+per language.
+
 The sender and the editors' preview both choose here (``instant_item``, ``digest_items``), so
 they cannot disagree. Rows are read as plain tuples: a batch's memory stays flat.
 """
@@ -15,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from service import urls
+from service.announcements import translations
 from service.announcements.models import Announcement, Status
 from service.announcements.rendering import is_rtl
 from service.database import db
@@ -42,8 +48,10 @@ class Target:
 
 
 def _matches(item: Announcement, tags: list[str], partners: list[str],
-             language: str | None) -> bool:
+             language: str | None, first_versions: set[int]) -> bool:
     if language and item.language != language:
+        return False
+    if not language and item.id not in first_versions:  # they had (or get) another version
         return False
     if not tags and not partners:
         return True
@@ -98,9 +106,10 @@ def _instant_targets(mailing: Mailing, batch: MailBatch
     item = instant_item(mailing.announcement_id) if mailing.announcement_id else None
     if item is None:
         return [], {}
+    first = translations.first_published_ids([item])
     targets = [Target(row.id, row.email, row.token_version, (item.id,))
                for row in _subscribers(mailing, batch)
-               if _matches(item, row.tags, row.partners, row.language)]
+               if _matches(item, row.tags, row.partners, row.language, first)]
     return targets, {item.id: item}
 
 
@@ -130,12 +139,13 @@ def _digest_targets(mailing: Mailing, batch: MailBatch
     if earliest >= window_end:
         return [], {}
     items = digest_items(earliest, window_end)
+    first = translations.first_published_ids(items)
     targets = []
     for row in subscribers:
         start = starts[row.id]
         chosen = tuple(item.id for item in items if item.published_at is not None
                        and item.published_at >= start
-                       and _matches(item, row.tags, row.partners, row.language))
+                       and _matches(item, row.tags, row.partners, row.language, first))
         if chosen:  # nothing new, nothing sent
             targets.append(Target(row.id, row.email, row.token_version, chosen))
     return targets, {item.id: item for item in items}

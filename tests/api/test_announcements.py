@@ -48,7 +48,8 @@ def test_create_returns_201_location_and_the_announcement(
     assert set(item) == {"id", "uid", "slug", "url", "title", "summary", "body", "body_html",
                          "language", "status", "tags", "partners", "publish_at",
                          "published_at", "retracted_at", "retraction_reason", "created_at",
-                         "updated_at"}
+                         "updated_at", "translations"}
+    assert item["translations"] == []
     assert item["retracted_at"] is None and item["retraction_reason"] is None
     fetched = client.get(response.headers["Location"].removeprefix(TEST_BASE_URL),
                          headers=editor.auth)

@@ -571,6 +571,7 @@ def test_repeated_categories_and_blank_authors_are_dropped() -> None:
         make_items()[0],
         categories=(("esa", "ESA"), ("moon", "Moon"), ("esa", "ESA"), ("esa-agency", "ESA")),
         author_name="  ",
+        language="en",  # the feed's: no dc:language either
     )
     atom = assert_valid_atom(render_atom(meta, [item]))
     [entry] = atom.findall(f"{{{ATOM}}}entry")
