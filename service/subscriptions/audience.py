@@ -7,6 +7,7 @@ from collections import Counter
 
 import sqlalchemy as sa
 
+from service.announcements import translations
 from service.announcements.models import Announcement
 from service.database import db
 from service.subscriptions.contents import matches
@@ -19,8 +20,9 @@ def reach(item: Announcement) -> Counter[Frequency]:
         sa.select(Subscriber.frequency, Subscriber.tags, Subscriber.partners, Subscriber.language)
         .where(Subscriber.status == SubscriberStatus.CONFIRMED)
     )
+    first = translations.first_published_ids([item])  # readers of every language get one
     found: Counter[Frequency] = Counter()
     for frequency, tags, partners, language in rows:
-        if matches(item, list(tags or []), list(partners or []), language):
+        if matches(item, list(tags or []), list(partners or []), language, first):
             found[frequency] += 1
     return found
