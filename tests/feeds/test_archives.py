@@ -11,15 +11,17 @@ import dataclasses
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import feedparser
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
 from service.announcements import publishing
-from service.announcements.models import Announcement
+from service.announcements.models import Announcement, Status
 from service.database import db
 from service.extensions import get_redis
 from service.feeds import archives, build, scopes, store
@@ -365,3 +367,36 @@ def test_a_catch_up_that_cuts_many_pages_builds_them_a_batch_per_lock(
     page = parse_feed(store.get(conn, "all@5", "atom").body)
     assert {link.rel for link in page.feed.links} >= {"prev-archive", "current"}
     assert "next-archive" not in {link.rel for link in page.feed.links}
+
+
+def test_the_migration_places_what_was_published_before_it(
+    redis_url: str, tmp_path: Path
+) -> None:
+    """Migration 0013 gives every announcement published before it its positions, oldest
+    first, per scope (on a SQLite database of its own, upgraded to 0012, filled, then to
+    0013; the SQL is the same on PostgreSQL)."""
+    from flask_migrate import upgrade
+
+    from service import create_app
+    from service.feeds.models import FeedPosition
+    from tests.fixtures.app import make_settings
+
+    app = create_app(make_settings(tmp_path, f"sqlite:///{tmp_path / 'm.sqlite3'}", redis_url),
+                     TESTING=True)
+    with app.app_context():
+        upgrade(revision="0012")
+        for n in (3, 1, 2):
+            publishing.create(title=f"Before {n}", tags=["esa"] if n != 2 else [],
+                              status=Status.PUBLISHED, published_at=T0 + timedelta(minutes=n))
+        publishing.create(title="A draft", tags=["esa"])
+        db.session.commit()
+        upgrade(revision="0013")
+        rows = db.session.execute(
+            sa.select(FeedPosition.scope, FeedPosition.position, Announcement.title)
+            .join(Announcement, Announcement.id == FeedPosition.announcement_id)
+            .order_by(FeedPosition.scope, FeedPosition.position)).all()
+        db.session.remove()
+        db.engine.dispose()
+    assert [tuple(r) for r in rows] == [
+        ("all", 1, "Before 1"), ("all", 2, "Before 2"), ("all", 3, "Before 3"),
+        ("tag:esa", 1, "Before 1"), ("tag:esa", 2, "Before 3")]
