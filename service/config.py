@@ -45,6 +45,7 @@ class Settings:
     var_dir: Path
     feed_export_dir: Path | None  # where built feeds are mirrored as files for nginx
     max_content_length: int = 1024 * 1024
+    timezone: str = "UTC"  # the office's IANA zone: editor pages show times in it, UTC beside
     digest_hour: int = 7  # UTC hour at which the daily (and weekly) digest period ends
     digest_weekday: int = 0  # the weekly digest's day, 0 = Monday ... 6 = Sunday
     mail_batch_size: int = 500  # subscribers per sending task (one SMTP connection each)
@@ -122,6 +123,17 @@ def _int(variable: str, value: str, minimum: int, maximum: int) -> int:
     if not minimum <= number <= maximum:
         raise ConfigError(variable, f"{number} is outside {minimum}..{maximum}")
     return number
+
+
+def _timezone(value: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError("TIMEZONE", f"{value!r} is not an IANA time zone such as "
+                                      "Europe/Paris") from None
+    return value
 
 
 def _float(variable: str, value: str, minimum: float, maximum: float) -> float:
@@ -269,6 +281,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         mail_from=_mail_from(get("MAIL_FROM") or "Newsroom <newsroom@localhost>"),
         var_dir=var_dir,
         feed_export_dir=Path(feed_export).resolve() if feed_export else None,
+        timezone=_timezone(get("TIMEZONE") or "UTC"),
         digest_hour=_int("DIGEST_HOUR", get("DIGEST_HOUR") or "7", 0, 23),
         digest_weekday=_int("DIGEST_WEEKDAY", get("DIGEST_WEEKDAY") or "0", 0, 6),
         mail_batch_size=_int("MAIL_BATCH_SIZE", get("MAIL_BATCH_SIZE") or "500", 1, 10000),

@@ -16,6 +16,28 @@ branch_labels = None
 depends_on = None
 
 
+# Copied from 0012 (a migration must not import another).
+def _create_sqlite_triggers():
+    op.execute("""
+        CREATE TRIGGER announcements_fts_insert AFTER INSERT ON announcements BEGIN
+          INSERT INTO announcements_fts(rowid, title, summary, body)
+          VALUES (new.id, new.title, new.summary, new.body);
+        END""")
+    op.execute("""
+        CREATE TRIGGER announcements_fts_delete AFTER DELETE ON announcements BEGIN
+          INSERT INTO announcements_fts(announcements_fts, rowid, title, summary, body)
+          VALUES ('delete', old.id, old.title, old.summary, old.body);
+        END""")
+    op.execute("""
+        CREATE TRIGGER announcements_fts_update AFTER UPDATE OF title, summary, body
+        ON announcements BEGIN
+          INSERT INTO announcements_fts(announcements_fts, rowid, title, summary, body)
+          VALUES ('delete', old.id, old.title, old.summary, old.body);
+          INSERT INTO announcements_fts(rowid, title, summary, body)
+          VALUES (new.id, new.title, new.summary, new.body);
+        END""")
+
+
 def upgrade():
     op.create_table('media',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -40,6 +62,9 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_announcements_image_id'), ['image_id'], unique=False)
         batch_op.create_foreign_key(batch_op.f('fk_announcements_image_id_media'), 'media',
                                     ['image_id'], ['id'], ondelete='SET NULL')
+    # On SQLite batch mode rebuilt announcements, dropping the search index's triggers (0012).
+    if op.get_bind().dialect.name == 'sqlite':
+        _create_sqlite_triggers()
 
 
 def downgrade():
@@ -47,6 +72,8 @@ def downgrade():
         batch_op.drop_constraint(batch_op.f('fk_announcements_image_id_media'), type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_announcements_image_id'))
         batch_op.drop_column('image_id')
+    if op.get_bind().dialect.name == 'sqlite':
+        _create_sqlite_triggers()
 
     with op.batch_alter_table('media', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_media_sha256'))

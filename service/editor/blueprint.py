@@ -57,8 +57,10 @@ def _no_store(response: Response) -> Response:
 
 @bp.app_template_filter("when")
 def _when(moment: datetime | None) -> str:
-    """A timestamp as editors read it; always UTC, which the schedule form also uses."""
-    return moment.strftime("%d %b %Y %H:%M UTC") if moment else ""
+    """A timestamp as editors read it: the office's zone (``TIMEZONE``), UTC beside."""
+    from service.editor import times
+
+    return times.show(moment)
 
 
 @bp.context_processor

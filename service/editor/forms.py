@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import TypedDict
+from datetime import datetime
+from typing import Any, TypedDict
 
 from slugify import slugify
 from wtforms import (
@@ -31,6 +31,7 @@ from wtforms.validators import (
 
 from service.announcements import text_rules
 from service.database import utcnow
+from service.editor import times
 from service.editors.models import Role
 from service.media import library
 from service.wtf import FlaskForm
@@ -194,7 +195,23 @@ class AnnouncementForm(FlaskForm):
                             validators=[_alt_with_file])
     preview = SubmitField("Preview")
     save = SubmitField("Save")
-    publish = SubmitField("Publish now")  # on a new announcement: save and publish in one step
+    publish = SubmitField("Publish now")  # on a new announcement: save, then confirm
+    # On a new announcement: save and schedule in one step (the office's zone, as ScheduleForm).
+    publish_at = DateTimeLocalField("Publish at", validators=[Optional()],
+                                    format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])
+    schedule = SubmitField("Schedule")
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = bool(super().validate(extra_validators))
+        if self.schedule.data and not self.publish_at.errors:
+            if self.publish_at.data is None:
+                self.publish_at.errors = ["choose when to publish it"]
+            elif times.from_office(self.publish_at.data) <= utcnow():
+                self.publish_at.errors = [f"choose a time in the future ({times.zone_name()})"]
+            else:
+                return valid
+            return False
+        return valid
 
     def offer_language(self, code: str) -> None:
         """Keep a language the announcement already has in the choices, listed or not."""
@@ -216,22 +233,30 @@ class AnnouncementForm(FlaskForm):
 
 
 class ScheduleForm(FlaskForm):
+    """A publication time typed in the office's zone (``TIMEZONE``); stored in UTC."""
+
     publish_at = DateTimeLocalField(
-        "Publish at (UTC)",
+        "Publish at",
         validators=[DataRequired()],
         format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
     )
     submit = SubmitField("Schedule")
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if isinstance(kwargs.get("publish_at"), datetime):
+            kwargs["publish_at"] = times.to_office(kwargs["publish_at"])
+        super().__init__(*args, **kwargs)
+        self.publish_at.label.text = f"Publish at ({times.zone_name()})"
+
     def validate_publish_at(self, field: Field) -> None:
-        if field.data is not None and field.data.replace(tzinfo=UTC) <= utcnow():
-            raise ValidationError("choose a time in the future (UTC)")
+        if field.data is not None and times.from_office(field.data) <= utcnow():
+            raise ValidationError(f"choose a time in the future ({times.zone_name()})")
 
     def when(self) -> datetime:
-        """The time asked for, once the form validated (DataRequired: it is there)."""
+        """The time asked for, in UTC, once the form validated."""
         if self.publish_at.data is None:
             raise ValueError("ScheduleForm.when() before the form validated")
-        return self.publish_at.data.replace(tzinfo=UTC)
+        return times.from_office(self.publish_at.data)
 
 
 class RetractForm(FlaskForm):

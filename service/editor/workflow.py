@@ -12,9 +12,9 @@ from flask import abort, flash
 from werkzeug.wrappers import Response  # redirect() returns this; flask.Response subclasses it
 
 from service.announcements import policy, publishing, revisions
-from service.announcements.models import Announcement
+from service.announcements.models import Announcement, Status
 from service.database import db
-from service.editor import auth
+from service.editor import auth, confirmations, times
 from service.editor.blueprint import back_to, bp, get_announcement
 from service.editor.forms import RetractForm, ScheduleForm
 from service.editors.models import Editor
@@ -41,8 +41,10 @@ def _status_change(item: Announcement, change: Callable[[], None], done: str,
 
 
 @bp.post("/announcements/<int:announcement_id>/publish")
-def publish(announcement_id: int) -> Response:
+def publish(announcement_id: int) -> Response | tuple[str, int]:
     _, item = _publisher_and_item(announcement_id)
+    if not confirmations.confirmed() and item.status in (Status.DRAFT, Status.SCHEDULED):
+        return confirmations.page(item, "publish")
     return _status_change(item, lambda: publishing.publish(item),
                           "Published. Readers see it now; feeds follow in moments.",
                           "Not published")
@@ -57,8 +59,8 @@ def schedule(announcement_id: int) -> Response:
         return back_to(item)
     when = form.when()
     return _status_change(item, lambda: publishing.schedule(item, when),
-                          f"Scheduled for {when:%d %B %Y %H:%M} UTC. Invisible everywhere until "
-                          "then.", "Not scheduled")
+                          f"Scheduled for {times.show(when)}. Invisible everywhere until then.",
+                          "Not scheduled")
 
 
 @bp.post("/announcements/<int:announcement_id>/unschedule")
@@ -70,13 +72,15 @@ def unschedule(announcement_id: int) -> Response:
 
 
 @bp.post("/announcements/<int:announcement_id>/retract")
-def retract(announcement_id: int) -> Response:
+def retract(announcement_id: int) -> Response | tuple[str, int]:
     _, item = _publisher_and_item(announcement_id)
     form = RetractForm()
     if not form.validate():
         flash("Not retracted: the reason " + "; ".join(form.reason.errors), "error")
         return back_to(item)
     reason = form.reason.data or None
+    if not confirmations.confirmed() and item.status is Status.PUBLISHED:
+        return confirmations.page(item, "retract", reason)
     return _status_change(item, lambda: publishing.retract(item, reason),
                           "Retracted: gone from lists and feeds; its page says it was retracted.",
                           "Not retracted")
@@ -94,3 +98,12 @@ def submit(announcement_id: int) -> Response:
         db.session.commit()
         flash("Submitted: an editor will review and publish it.")
     return back_to(item)
+
+
+@bp.get("/announcements/<int:announcement_id>/publish")
+def confirm_publish(announcement_id: int) -> tuple[str, int] | Response:
+    """The confirmation on its own address (where the Write page's *Publish now* leads)."""
+    _, item = _publisher_and_item(announcement_id)
+    if item.status not in (Status.DRAFT, Status.SCHEDULED):
+        return back_to(item)
+    return confirmations.page(item, "publish")

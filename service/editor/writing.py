@@ -18,7 +18,7 @@ from service.announcements import policy, publishing, revisions, translations
 from service.announcements.models import Announcement, Partner, Status, Tag
 from service.announcements.rendering import render_markdown
 from service.database import db
-from service.editor import auth, translating
+from service.editor import auth, times, translating
 from service.editor import dashboard as stats
 from service.editor import media as media_views
 from service.editor.blueprint import bp, get_announcement, page_number
@@ -156,8 +156,10 @@ def new() -> str | Response:
     offered = media_views.offer_images(form, None)
     if request.method == "GET" and request.args.get("image") in offered:
         form.image.data = request.args["image"]  # "Use" from the media library
+    form.publish_at.label.text = f"Publish at ({times.zone_name()})"
     preview = None
-    if request.method == "POST" and form.publish.data and not policy.can_publish(editor):
+    if (request.method == "POST" and (form.publish.data or form.schedule.data)
+            and not policy.can_publish(editor)):
         abort(403)
     if form.validate_on_submit() and media_views.attach_upload(form, offered):
         taken = source and translations.language_taken(source, form.language.data)
@@ -178,11 +180,18 @@ def new() -> str | Response:
                 db.session.rollback()
                 add_error(form.language, str(exc))
             else:
-                if form.publish.data:
-                    publishing.publish(item)
+                if form.schedule.data and form.publish_at.data is not None:
+                    when = times.from_office(form.publish_at.data)
+                    publishing.schedule(item, when)
+                    db.session.commit()
+                    flash(f"Scheduled for {times.show(when)}. Invisible everywhere until then.")
+                    return redirect(url_for("editor.edit", announcement_id=item.id), code=303)
                 db.session.commit()
-                flash("Published. Readers see it now; feeds follow in moments."
-                      if form.publish.data else "Saved as a draft.")
+                if form.publish.data:  # saved; publishing waits for the confirmation
+                    flash("Saved as a draft. Confirm below to publish it.")
+                    return redirect(url_for("editor.confirm_publish", announcement_id=item.id),
+                                    code=303)
+                flash("Saved as a draft.")
                 return redirect(url_for("editor.edit", announcement_id=item.id), code=303)
     return render_template(
         "editor/edit.html",

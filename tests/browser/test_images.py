@@ -42,7 +42,8 @@ def test_upload_write_publish_and_see_the_image_at_two_widths(
     # The upload is now a choice of the form, checked: publishing keeps it.
     assert page.locator("input[name=image]:checked").get_attribute("value") != ""
     page.get_by_role("button", name="Publish now").click()
-    page.get_by_text("Published.").wait_for()
+    page.get_by_role("button", name="Yes, publish now").click()  # the confirmation
+    page.get_by_text("Published. Readers see it now").wait_for()
 
     # sizes says 100vw on a phone (390 px: the 480 copy), 52rem on a desktop (832 px: 960).
     for viewport, expected in ((PHONE, "-480.webp"), (DESKTOP, "-960.webp")):

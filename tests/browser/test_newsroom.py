@@ -68,6 +68,9 @@ def test_sign_in_write_preview_schedule_publish_read(
     assert embargoed.status == 404
 
     page.get_by_role("button", name="Publish now").click()
+    page.get_by_text("emails 0 instant subscribers now").wait_for()  # the confirmation
+    assert _status(clean_app, TITLE) is Status.SCHEDULED
+    page.get_by_role("button", name="Yes, publish now").click()
     page.get_by_text("Published. Readers see it now").wait_for()
     assert _status(clean_app, TITLE) is Status.PUBLISHED
 

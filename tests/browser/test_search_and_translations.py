@@ -80,6 +80,7 @@ def test_an_editor_writes_the_translation_from_the_english_page(
     assert page.get_by_label("Partners").input_value() == "esa"
     page.get_by_label("Title").fill(ARABIC)
     page.get_by_role("button", name="Publish now").click()
+    page.get_by_role("button", name="Yes, publish now").click()  # after the confirmation
     page.get_by_text("Published. Readers see it now").wait_for()
     panel = page.get_by_role("region", name="Translations")
     panel.get_by_role("link", name=ENGLISH).wait_for()

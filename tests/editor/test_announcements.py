@@ -95,7 +95,7 @@ def test_preview_renders_what_readers_see_and_saves_nothing(
     assert '<article class="announcement" lang="ar" dir="rtl">' in preview
     assert "<h2>Big</h2>" in preview and "<strong>bold</strong>" in preview
     assert "<script>" not in preview and 'href="javascript' not in preview
-    assert ">NASA</a>" in preview and ">#Observatory</a>" in preview
+    assert "<bdi>NASA</bdi></a>" in preview and "<bdi>#Observatory</bdi></a>" in preview
     assert 'value="Preview me"' in response.text  # the form keeps what was typed
     with clean_app.app_context():
         assert count(Announcement) == 0
@@ -165,7 +165,10 @@ def test_edit_updates_and_publish_schedule_retract(
     assert post(client, f"{path}/unschedule", path).status_code == 303
     assert _item(clean_app, path).status is Status.DRAFT
 
-    assert post(client, f"{path}/publish", path).status_code == 303
+    asked = post(client, f"{path}/publish", path)  # the page's button: a confirmation first
+    assert asked.status_code == 200 and "Yes, publish now" in asked.text
+    assert _item(clean_app, path).status is Status.DRAFT
+    assert post(client, f"{path}/publish", path, confirmed="yes").status_code == 303
     item = _item(clean_app, path)
     assert item.status is Status.PUBLISHED and item.published_at is not None
     assert client.get("/announcements/after").status_code == 200
@@ -185,10 +188,13 @@ def test_edit_updates_and_publish_schedule_retract(
     )
     assert _item(clean_app, path).slug == "after"
 
-    assert post(client, f"{path}/retract", path).status_code == 303
+    asked = post(client, f"{path}/retract", path)
+    assert asked.status_code == 200 and "Yes, retract now" in asked.text
+    assert _item(clean_app, path).status is Status.PUBLISHED
+    assert post(client, f"{path}/retract", path, confirmed="yes").status_code == 303
     assert _item(clean_app, path).status is Status.RETRACTED
     assert client.get("/announcements/after").status_code == 410
-    again = post(client, f"{path}/publish", path)
+    again = post(client, f"{path}/publish", path, confirmed="yes")
     assert "cannot be published" in client.get(again.location).text
     back = post(client, f"{path}/unschedule", path)  # never "back to draft" once readers saw it
     assert "is not scheduled" in client.get(back.location).text
@@ -317,7 +323,13 @@ def test_an_editor_publishes_a_new_announcement_in_one_step(
     signed_in("editor")
     assert 'value="Publish now"' in client.get(NEW).text
     path = _write(client, title="Published at once", save="", publish="Publish now")
-    assert "Published. Readers see it now" in client.get(path).text
+    assert path.endswith("/publish")  # saved as a draft, then the confirmation
+    asked = client.get(path).text
+    assert "Confirm below to publish it" in asked and "Yes, publish now" in asked
+    path = path.removesuffix("/publish")
+    assert _item(clean_app, path).status is Status.DRAFT
+    done = post(client, f"{path}/publish", path, confirmed="yes")
+    assert "Published. Readers see it now" in client.get(done.location).text
     item = _item(clean_app, path)
     assert item.status is Status.PUBLISHED and item.published_at is not None
     with clean_app.app_context():

@@ -14,7 +14,7 @@ from PIL import Image
 from service.announcements.models import Announcement
 from service.database import db
 from service.media.models import Media
-from tests.editor.conftest import csrf
+from tests.editor.conftest import csrf, post
 from tests.factories import EditorInfo
 from tests.fixtures.data import count
 from tests.media import pictures
@@ -45,10 +45,12 @@ def test_upload_in_the_library_then_choose_it_when_writing(
     created = client.post("/editor/announcements/new", data={
         "csrf_token": csrf(client, "/editor/announcements/new"), "title": "Array complete",
         "language": "en", "image": str(media_id), "publish": "Publish now"})
-    assert created.status_code == 303
+    assert created.status_code == 303  # saved as a draft; publishing asks for a confirmation
     with clean_app.app_context():
         item = db.session.scalars(sa.select(Announcement)).one()
         assert item.image_id == media_id
+        path = f"/editor/announcements/{item.id}"
+    assert post(client, f"{path}/publish", path, confirmed="yes").status_code == 303
     public = client.get("/announcements/array-complete").text
     assert 'alt="Antenna array"' in public and "srcset=" in public
 

@@ -34,7 +34,11 @@ def test_the_retract_form_asks_for_a_reason_and_stores_it(
     form = form[:form.index("</form>")]
     assert 'name="reason"' in form and 'maxlength="500"' in form
     assert "Reason (shown to readers)" in form
-    done = post(client, f"{path}/retract", path, reason="  Issued in error: wrong date.  ")
+    asked = post(client, f"{path}/retract", path, reason="  Issued in error: wrong date.  ")
+    assert asked.status_code == 200 and "Issued in error: wrong date." in asked.text
+    assert _stored(clean_app, item_id).status is Status.PUBLISHED  # asked, not done
+    done = post(client, f"{path}/retract", path, reason="Issued in error: wrong date.",
+                confirmed="yes")
     assert done.status_code == 303
     assert "Retracted" in client.get(done.location).text
     stored = _stored(clean_app, item_id)
@@ -49,7 +53,7 @@ def test_an_empty_reason_retracts_without_one(
     signed_in("editor")
     item_id = factories.announcement(clean_app, title="Quietly withdrawn")
     path = f"/editor/announcements/{item_id}"
-    assert post(client, f"{path}/retract", path, reason="  ").status_code == 303
+    assert post(client, f"{path}/retract", path, reason="  ", confirmed="yes").status_code == 303
     stored = _stored(clean_app, item_id)
     assert stored.status is Status.RETRACTED and stored.retraction_reason is None
 
@@ -67,7 +71,7 @@ def test_a_bad_reason_is_refused_and_nothing_is_retracted(
     signed_in("editor")
     item_id = factories.announcement(clean_app, title="Stays up")
     path = f"/editor/announcements/{item_id}"
-    refused = post(client, f"{path}/retract", path, reason=reason)
+    refused = post(client, f"{path}/retract", path, reason=reason, confirmed="yes")
     assert refused.status_code == 303
     text = client.get(refused.location).text
     assert "Not retracted: the reason" in text and message in text
