@@ -1,11 +1,15 @@
-"""The sending rate every worker shares: token buckets and a pause, in Redis.
+"""The sending rate every worker shares: slots on a Redis clock, and a pause.
 
 ``MAIL_RATE`` messages per second to the relay, all processes and threads together, and
-optionally ``MAIL_RATE_PER_DOMAIN`` to any one recipient domain. Each bucket holds at most one
-token (no burst), refilled continuously, so over any stretch of time the senders together
-never exceed the rate. One Lua script takes a token from every bucket a message needs, or none
-and says how long to wait, in one atomic round trip, on Redis's own clock (``TIME``), so the
-workers' clocks do not matter.
+optionally ``MAIL_RATE_PER_DOMAIN`` to any one recipient domain. Each limit is a theoretical
+arrival time in Redis (GCRA, the virtual-scheduling form of a token bucket holding one token):
+a sender reserves the next free slot of the overall limit (at least one interval after the
+slot before it) if its domain's limit is free by then too, in one atomic Lua script on
+Redis's own clock (``TIME``), and sleeps until its slot; a sender whose domain is the one
+holding it back reserves nothing and asks again when the domain is free. So senders do not
+poll for tokens, a late sender loses nobody else's slot, and over any stretch of time the
+senders together never exceed the rate (no burst).
+Slots are reserved at most :data:`HORIZON` ahead; a sender further back waits and asks again.
 
 A relay's "slow down" (421, 451 or 454 at any stage, see ``mailer.Deferred.slow_down``) sets a
 shared pause key for ``MAIL_SLOWDOWN_PAUSE`` seconds: every sender waits it out before its next
@@ -28,34 +32,31 @@ PAUSE_KEY = PREFIX + "pause"
 ALL_KEY = PREFIX + "rate:all"
 DOMAIN_KEY = PREFIX + "rate:domain:"
 PAUSE_CHECK = 0.25  # seconds between pause checks when no rate is set
-LONGEST_SLEEP = 0.5  # wake at least this often, so a lifted or new pause is seen
+LONGEST_SLEEP = 0.5  # wake at least this often while not holding a slot
+HORIZON = 1.0  # seconds ahead a slot may be reserved
 
-# KEYS[1]: the pause key; KEYS[2..]: buckets. ARGV[i]: bucket i+1's rate, tokens per
-# microsecond. Returns 0 (a token taken from every bucket) or microseconds to wait.
-_TAKE = """
+# KEYS[1]: the pause key; KEYS[2..]: each limit's next free slot (microseconds, Redis clock).
+# ARGV[1]: the horizon; ARGV[i]: limit i-1's interval (microseconds).
+# Returns {1, wait}: a slot reserved, send after ``wait`` microseconds; {0, wait}: none
+# reserved (paused, or the next slot is past the horizon), ask again after ``wait``.
+_RESERVE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local paused = redis.call('PTTL', KEYS[1])
-if paused > 0 then return paused * 1000 end
-local wait = 0
-local level = {}
-for i = 2, #KEYS do
-  local rate = tonumber(ARGV[i - 1])
-  local v = redis.call('HMGET', KEYS[i], 'tokens', 'ts')
-  local tokens = tonumber(v[1]) or 1
-  local ts = tonumber(v[2]) or now
-  tokens = math.min(1, tokens + math.max(0, now - ts) * rate)
-  level[i] = tokens
-  if tokens < 1 then
-    wait = math.max(wait, math.ceil((1 - tokens) / rate))
-  end
+if paused > 0 then return {0, paused * 1000} end
+local slot = math.max(now, tonumber(redis.call('GET', KEYS[2]) or now))
+local horizon = tonumber(ARGV[1])
+if slot - now > horizon then return {0, slot - now - horizon} end
+-- A further limit (the domain's) not free by then: reserve nothing, so the first limit's
+-- earlier slots stay free for other domains.
+for i = 3, #KEYS do
+  local next_free = tonumber(redis.call('GET', KEYS[i]) or now)
+  if next_free > slot then return {0, next_free - slot} end
 end
-if wait > 0 then return wait end
 for i = 2, #KEYS do
-  redis.call('HSET', KEYS[i], 'tokens', level[i] - 1, 'ts', now)
-  redis.call('EXPIRE', KEYS[i], 3600)
+  redis.call('SET', KEYS[i], string.format('%.0f', slot + tonumber(ARGV[i])), 'PX', 3600000)
 end
-return 0
+return {1, slot - now}
 """
 
 
@@ -78,19 +79,19 @@ class Throttle:
         self.conn = conn
         self.rates = rates
         self.sleep = sleep
-        self._take = conn.register_script(_TAKE)
+        self._reserve = conn.register_script(_RESERVE)
         self._pause_checked = 0.0
         self.waited = 0.0  # seconds this sender spent waiting, for logs and tests
 
     def _keys(self, recipient: str) -> tuple[list[str], list[float]]:
-        keys, rates = [PAUSE_KEY], []
+        keys, intervals = [PAUSE_KEY], []
         if self.rates.per_second > 0:
             keys.append(ALL_KEY)
-            rates.append(self.rates.per_second / 1e6)
+            intervals.append(1e6 / self.rates.per_second)
         if self.rates.per_domain > 0:
             keys.append(DOMAIN_KEY + recipient.rpartition("@")[2].lower())
-            rates.append(self.rates.per_domain / 1e6)
-        return keys, rates
+            intervals.append(1e6 / self.rates.per_domain)
+        return keys, intervals
 
     def wait_turn(self, recipient: str) -> None:
         """Return when a message to ``recipient`` may go (after any pause, within the rates).
@@ -101,12 +102,17 @@ class Throttle:
         if not self.rates.limited:
             self._wait_out_pause()
             return
-        keys, rates = self._keys(recipient)
+        keys, intervals = self._keys(recipient)
         while True:
-            micros = int(cast(int, self._take(keys=keys, args=rates)))
-            if micros <= 0:
+            reserved, micros = cast(list[int], self._reserve(
+                keys=keys, args=[HORIZON * 1e6, *intervals]))
+            pause = max(int(micros), 0) / 1e6
+            if reserved:
+                if pause:
+                    self.waited += pause
+                    self.sleep(pause)
                 return
-            pause = min(micros / 1e6, LONGEST_SLEEP)
+            pause = min(max(pause, 0.001), LONGEST_SLEEP)
             self.waited += pause
             self.sleep(pause)
 

@@ -73,14 +73,14 @@ def workers(private_app: Flask, private_redis: PrivateRedis, smtp_server: SmtpSe
 def test_three_worker_processes_together_stay_under_mail_rate(
     private_app: Flask, smtp_server: SmtpServer, workers: Any
 ) -> None:
-    rate, subscribers = 25.0, 100
+    rate, subscribers = 15.0, 80  # well under what three workers manage on a loaded machine
     _digest_ready(private_app, subscribers)
     workers(3, MAIL_RATE=str(rate))
     settings = private_app.config["SETTINGS"]
     private_app.config["SETTINGS"] = dataclasses.replace(settings, mail_batch_size=10)
     try:
         with private_app.app_context():
-            mailing_id = digests.send(MailingKind.DAILY).mailing.id  # 10 batches, queued
+            mailing_id = digests.send(MailingKind.DAILY).mailing.id  # 8 batches, queued
             db.session.remove()
     finally:
         private_app.config["SETTINGS"] = settings
@@ -90,8 +90,9 @@ def test_three_worker_processes_together_stay_under_mail_rate(
     # Never above the rate (a little slack for when the server, not Redis, notes the time),
     # and not far under it though three processes share it.
     assert measured <= rate * 1.03, measured
-    assert measured >= rate * 0.8, measured
-    assert _busiest_second(received) <= rate + 2
+    assert measured >= rate * 0.7, measured
+    # Per second at the server: what Redis spaced evenly arrives with the machine's jitter.
+    assert _busiest_second(received) <= rate * 1.2, _busiest_second(received)
     with private_app.app_context():
         assert mailings.summary(mailing_id) == {"sent": subscribers}
         db.session.remove()
@@ -101,9 +102,8 @@ def test_three_worker_processes_together_stay_under_mail_rate(
 def test_a_slow_down_at_one_worker_pauses_every_worker(
     private_app: Flask, smtp_server: SmtpServer, workers: Any
 ) -> None:
-    pause, subscribers = 2, 80
+    pause, subscribers = 2, 120
     _digest_ready(private_app, subscribers)
-    smtp_server.handler.rcpt_once["reader30@example.org"] = "451 4.7.1 rate limited, slow down"
     workers(2, MAIL_RATE="40", MAIL_SLOWDOWN_PAUSE=str(pause))
     settings = private_app.config["SETTINGS"]
     private_app.config["SETTINGS"] = dataclasses.replace(settings, mail_batch_size=20)
@@ -120,6 +120,13 @@ def test_a_slow_down_at_one_worker_pauses_every_worker(
             db.session.remove()
         return counts == {"sent": subscribers}
 
+    def batch_of(received: Received) -> int:  # readers 0-19: batch 0, 20-39: batch 1...
+        return int(received.recipients[0].removeprefix("reader").split("@")[0]) // 20
+
+    # Once both workers are sending (the first two batches side by side), the relay tells
+    # one of them to slow down, at the last copy of the second batch.
+    wait_for(lambda: {batch_of(r) for r in smtp_server.received} >= {0, 1}, timeout=60)
+    smtp_server.handler.rcpt_once["reader39@example.org"] = "451 4.7.1 rate limited, slow down"
     wait_for(done, timeout=90, interval=0.5)  # the deferred copy goes with the task's retry
     [refused_at] = smtp_server.handler.refused_at
     before = [r for r in smtp_server.received if r.at < refused_at]
@@ -131,10 +138,8 @@ def test_a_slow_down_at_one_worker_pauses_every_worker(
     assert len(in_flight) <= 2 and all(t < 0.3 for t in in_flight), in_flight
     resumed = [t for t in after if t >= refused_at + 0.3]
     assert resumed and resumed[0] - refused_at >= pause * 0.9, resumed[0] - refused_at
-    # ...and both were sending just before it: the first two batches (readers 0-19, 20-39)
-    # ran side by side.
-    numbers = {int(r.recipients[0].removeprefix("reader").split("@")[0]) for r in before}
-    assert {n // 20 for n in numbers} >= {0, 1}, sorted(numbers)
+    # ...and both were sending before it.
+    assert {batch_of(r) for r in before} >= {0, 1}
 
 
 def test_a_421_at_mail_from_pauses_other_senders(clean_app: Flask,
