@@ -12,6 +12,7 @@ from service.editor import dashboard as stats
 from service.editor import (  # noqa: F401 (their routes)
     history,
     media,
+    sharing,
     signin,
     translating,
     workflow,

@@ -20,6 +20,7 @@ from service.announcements import events as announcement
 from service.feeds import events as feeds
 from service.jobs import send_now
 from service.subscriptions import events as subscriptions
+from service.subscriptions import proof_emails
 from service.subscriptions.lifecycle import SIGN_UP_EVENT
 from service.webhooks import delivery as webhooks
 from service.websub import distribution as websub
@@ -63,6 +64,7 @@ CONSUMERS: Mapping[str, Sequence[outbox.Consumer]] = {
     announcement.SCHEDULED: (_WEBHOOKS,),
     announcement.UNSCHEDULED: (),
     SIGN_UP_EVENT: (subscriptions.handle_sign_up,),
+    proof_emails.TEST_EMAIL_EVENT: (proof_emails.send,),
 }
 
 

@@ -28,6 +28,7 @@ ROBOTS = """User-agent: *
 Disallow: /editor/
 Disallow: /api/
 Disallow: /subscriptions/
+Disallow: /preview/
 Allow: /
 
 Sitemap: {sitemap}

