@@ -55,15 +55,17 @@ ENV PYTHONUNBUFFERED=1 \
     NEWSROOM_ENV=production \
     NEWSROOM_VAR_DIR=/var/lib/newsroom \
     FEED_EXPORT_DIR=/srv/feeds \
+    MEDIA_ROOT=/srv/media \
     WEB_CONCURRENCY=4
 
 # Unprivileged user. The writable places are created here, owned by that user, BEFORE any volume
 # is mounted on them: an empty named volume takes the ownership of the image directory it is
-# first mounted on, which is how the `feeds` volume becomes writable for the worker.
+# first mounted on, which is how the `feeds` volume becomes writable for the worker (and the
+# `media` volume for web, which stores uploaded images).
 RUN groupadd --system --gid 10001 newsroom \
  && useradd --system --uid 10001 --gid newsroom --create-home --home-dir /home/newsroom \
             --shell /usr/sbin/nologin newsroom \
- && install -d -o newsroom -g newsroom -m 0755 /srv/feeds /var/lib/newsroom
+ && install -d -o newsroom -g newsroom -m 0755 /srv/feeds /srv/media /var/lib/newsroom
 
 COPY --from=build /opt/venv /opt/venv
 

@@ -45,7 +45,7 @@ bench-websub: install  ## WebSub publish -> POST latency and fan-out to 1,000 ca
 bench-webhooks: install  ## webhooks publish -> signed POST latency, 1 and 50 endpoints (see README)
 	$(BIN)/python bench/webhooks.py
 
-screenshots: install  ## docs/editor.png and docs/announcement.png, with Debian's chromium
+screenshots: install  ## docs/editor.png, docs/announcement.png and docs/announcement-phone.png, with Debian's chromium
 	$(BIN)/python docs/screenshots.py
 
 deploy-test: install  ## build the Dockerfile's image and run the stack's roles from it for real (root; deploy/test/run.py)

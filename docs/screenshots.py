@@ -1,4 +1,8 @@
-"""Take the README's screenshots: ``docs/editor.png`` and ``docs/announcement.png``.
+"""Take the README's screenshots: ``docs/editor.png``, ``docs/announcement.png`` and
+``docs/announcement-phone.png``.
+
+The announcements shown get a featured image drawn here with Pillow (a night sky over the
+observatory's dome), uploaded through ``service.media.library`` as the editor would.
 
 Run ``make screenshots`` (or ``.venv/bin/python docs/screenshots.py``). Everything is
 throw-away: a temporary SQLite database holding the seed ``content/``, the embedded Redis in a
@@ -26,6 +30,7 @@ from service.config import PROJECT_ROOT, load_settings
 from service.database import db
 from service.editors.accounts import create_editor
 from service.editors.models import Role
+from service.media import library
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -44,6 +49,37 @@ EDITED = "meridian-2-commissioning-complete"  # shown in the editor, with its pr
 SHOWN = "joint-observatory-first-light"  # shown as readers see it
 
 
+def _night_sky(width: int = 1800, height: int = 900) -> bytes:
+    """A night sky with stars over a dark ridge and an observatory dome, as a JPEG."""
+    import io
+    import random
+
+    from PIL import Image, ImageDraw, ImageFilter
+
+    sky = Image.linear_gradient("L").resize((width, height)).convert("RGB")
+    top, bottom = (8, 14, 40), (52, 70, 120)
+    sky = Image.merge("RGB", [band.point(lambda v, a=a, b=b: a + (b - a) * v // 255)
+                              for band, a, b in zip(sky.split(), top, bottom, strict=True)])
+    draw = ImageDraw.Draw(sky)
+    rng = random.Random(14)  # noqa: S311 (stars in a picture, not a secret)
+    for _ in range(900):
+        x, y, r = rng.randrange(width), rng.randrange(int(height * 0.8)), rng.random() * 1.8
+        level = rng.randrange(150, 256)
+        draw.ellipse((x - r, y - r, x + r, y + r), fill=(level, level, min(255, level + 20)))
+    sky = sky.filter(ImageFilter.GaussianBlur(0.6))
+    draw = ImageDraw.Draw(sky)
+    ridge = [(0, height)] + [(x, int(height * 0.78 + 40 * ((x / width - 0.5) ** 2) * 4
+                                 + rng.randrange(-6, 6))) for x in range(0, width + 60, 60)]
+    draw.polygon([*ridge, (width, height)], fill=(10, 12, 18))
+    cx, base = int(width * 0.62), int(height * 0.78)
+    draw.rectangle((cx - 110, base - 70, cx + 110, base + 10), fill=(205, 210, 220))
+    draw.pieslice((cx - 110, base - 180, cx + 110, base + 40), 180, 360, fill=(225, 230, 238))
+    draw.rectangle((cx - 14, base - 178, cx + 14, base - 70), fill=(20, 24, 40))
+    out = io.BytesIO()
+    sky.save(out, "JPEG", quality=88)
+    return out.getvalue()
+
+
 def _app(var_dir: Path) -> Flask:
     environ = {key: value for key, value in os.environ.items() if key != "REDIS_URL"}
     environ.update(
@@ -56,7 +92,13 @@ def _app(var_dir: Path) -> Flask:
     with app.app_context():
         upgrade()
         import_directory(PROJECT_ROOT / "content")
-        create_editor(EMAIL, Role.ADMIN, password=PASSWORD, name="Dana Editor")
+        editor = create_editor(EMAIL, Role.ADMIN, password=PASSWORD, name="Dana Editor")
+        image = library.upload(_night_sky(), "The observatory's dome under a clear night sky",
+                               editor.id)
+        for slug in (SHOWN, EDITED):
+            item = db.session.scalars(sa.select(Announcement).where(Announcement.slug == slug)
+                                      ).one()
+            item.image = image
         db.session.commit()
     return app
 
@@ -88,6 +130,10 @@ def take(var_dir: Path) -> list[Path]:
             reader = browser.new_page(base_url=base, viewport={"width": 1024, "height": 1100})
             reader.goto(f"/announcements/{SHOWN}")
             reader.screenshot(path=DOCS / "announcement.png", full_page=True)
+            phone = browser.new_page(base_url=base, viewport={"width": 390, "height": 844},
+                                     device_scale_factor=1)
+            phone.goto(f"/announcements/{SHOWN}")
+            phone.screenshot(path=DOCS / "announcement-phone.png")
             browser.close()
     finally:
         server.shutdown()
@@ -95,7 +141,7 @@ def take(var_dir: Path) -> list[Path]:
         with app.app_context():
             db.engine.dispose()
         embedded_redis.stop(var_dir)
-    return [DOCS / "editor.png", DOCS / "announcement.png"]
+    return [DOCS / "editor.png", DOCS / "announcement.png", DOCS / "announcement-phone.png"]
 
 
 if __name__ == "__main__":

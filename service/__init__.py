@@ -68,11 +68,13 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     celery_init_app(app)
     _check_redis(app)
 
-    from service import cli, request_guards, security
+    from service import cli, request_guards, request_limits, security
     from service.api import bp as api_bp
     from service.editor.views import bp as editor_bp
     from service.feeds.views import bp as feeds_bp
     from service.health.views import bp as health_bp
+    from service.media.views import bp as media_bp
+    from service.public import findability  # noqa: F401 (sitemap, robots.txt, favicon)
     from service.public.views import bp as public_bp
     from service.subscriptions.views import bp as subscriptions_bp
     from service.url_numbers import BoundedIntConverter
@@ -81,10 +83,12 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     # Before any route is added: ``<int:...>`` stops at what an integer column holds.
     app.url_map.converters["int"] = BoundedIntConverter
     request_guards.init_app(app)  # before the extensions' own checks run on a request
+    request_limits.init_app(app)  # before that: upload paths take larger bodies
     csrf.exempt(api_bp)  # bearer tokens, not cookies: no cross-site request can carry one
     app.register_blueprint(api_bp)
     app.register_blueprint(feeds_bp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(media_bp)
     app.register_blueprint(public_bp)
     app.register_blueprint(subscriptions_bp)
     csrf.exempt(websub_bp)  # subscribers POST form-encoded requests with no session

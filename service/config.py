@@ -77,6 +77,11 @@ class Settings:
     webhook_disable_after: int = 5 * 86400
     # Days a retracted announcement stays in its Atom feeds as an RFC 6721 tombstone.
     tombstone_days: int = 30
+    # Uploaded images (service/media): where the files go (None: var_dir/media), the largest
+    # upload in bytes, and the most pixels an image may decode to (decompression bombs).
+    media_root: Path | None = None
+    media_max_bytes: int = 10 * 1024 * 1024
+    media_max_pixels: int = 40_000_000
     # Inbound mail (service/inbound): the base of every envelope sender (bounces+<token>@...),
     # None: MAIL_FROM's address, no VERP; the bounce mailbox read by beat; temporary failures
     # of this many copies within this many days mark the subscriber bounced.
@@ -91,6 +96,10 @@ class Settings:
     @property
     def production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.media_root or self.var_dir / "media"
 
 
 def _url(variable: str, value: str, schemes: tuple[str, ...]) -> str:
@@ -251,6 +260,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         smtp_url = _url("SMTP_URL", smtp_url, ("smtp", "smtps"))
 
     feed_export = get("FEED_EXPORT_DIR")
+    media_root = get("MEDIA_ROOT")
 
     lease_max = _int("WEBSUB_LEASE_MAX", get("WEBSUB_LEASE_MAX") or str(30 * 86400),
                      60, 365 * 86400)
@@ -296,6 +306,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
                                    get("WEBHOOK_DISABLE_AFTER") or str(5 * 86400),
                                    60, 90 * 86400),
         tombstone_days=_int("TOMBSTONE_DAYS", get("TOMBSTONE_DAYS") or "30", 0, 3650),
+        media_root=Path(media_root).resolve() if media_root else None,
+        media_max_bytes=_int("MEDIA_MAX_BYTES", get("MEDIA_MAX_BYTES") or str(10 * 1024 * 1024),
+                             1024, 100 * 1024 * 1024),
+        media_max_pixels=_int("MEDIA_MAX_PIXELS", get("MEDIA_MAX_PIXELS") or "40000000",
+                              10_000, 200_000_000),
         bounce_address=_bounce_address(get("BOUNCE_ADDRESS")),
         inbound_imap_url=_imap_url(get("INBOUND_IMAP_URL")),
         bounce_soft_limit=_int("BOUNCE_SOFT_LIMIT", get("BOUNCE_SOFT_LIMIT") or "3", 1, 100),

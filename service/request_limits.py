@@ -18,11 +18,41 @@ stays bounded by the limit, as for a declared length read with ``get_data``.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import IO, Any
 
+from flask import Flask, current_app, request
+
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 _READ_SIZE = 64 * 1024
+# Where images are uploaded (the API, the editor's media library and write pages): these take
+# bodies up to UPLOAD_MAX_CONTENT_LENGTH (MEDIA_MAX_BYTES plus room for the form's other
+# fields), every other URL MAX_CONTENT_LENGTH. deploy/nginx.conf has the same paths.
+UPLOAD_PATHS = re.compile(r"/(?:api/v1/media|editor/media|editor/announcements/(?:new|[0-9]+))")
+UPLOAD_OVERHEAD = 256 * 1024
+
+
+def body_limit(path: str, config: Mapping[str, Any]) -> int | None:
+    """The largest body a request to ``path`` may send."""
+    if UPLOAD_PATHS.fullmatch(path) and config.get("UPLOAD_MAX_CONTENT_LENGTH"):
+        limit: int = config["UPLOAD_MAX_CONTENT_LENGTH"]
+        return limit
+    default: int | None = config.get("MAX_CONTENT_LENGTH")
+    return default
+
+
+def _raise_upload_limit() -> None:
+    if UPLOAD_PATHS.fullmatch(request.path):
+        request.max_content_length = body_limit(request.path, current_app.config)
+
+
+def init_app(app: Flask) -> None:
+    """Upload paths get their larger limit before anything reads the body (the NUL guard and
+    CSRF read forms): first of every ``before_request`` function."""
+    app.config.setdefault("UPLOAD_MAX_CONTENT_LENGTH",
+                          app.config["SETTINGS"].media_max_bytes + UPLOAD_OVERHEAD)
+    app.before_request_funcs.setdefault(None, []).insert(0, _raise_upload_limit)
 
 
 def read_at_most(stream: IO[bytes], size: int) -> tuple[bytes, bool]:
@@ -51,7 +81,7 @@ class ChunkedBodyLimit:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
                  ) -> Iterable[bytes]:
-        limit = self.config.get("MAX_CONTENT_LENGTH")
+        limit = body_limit(environ.get("PATH_INFO", ""), self.config)
         if (limit is not None and not environ.get("CONTENT_LENGTH")
                 and environ.get("wsgi.input_terminated")):
             body, complete = read_at_most(environ["wsgi.input"], limit + 1)

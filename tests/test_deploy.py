@@ -75,9 +75,19 @@ def export_dir() -> Iterator[Path]:
 
 
 @pytest.fixture
+def media_dir() -> Iterator[Path]:
+    """MEDIA_ROOT, readable by nginx's unprivileged workers."""
+    path = Path(tempfile.mkdtemp(prefix="newsroom-media-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path)
+
+
+@pytest.fixture
 def exporting_app(clean_app: Flask, database_url: str, redis_url: str, tmp_path: Path,
-                  export_dir: Path) -> Iterator[Flask]:
-    settings = make_settings(tmp_path, database_url, redis_url, feed_export_dir=export_dir)
+                  export_dir: Path, media_dir: Path) -> Iterator[Flask]:
+    settings = make_settings(tmp_path, database_url, redis_url, feed_export_dir=export_dir,
+                             media_root=media_dir)
     app = create_app(settings, TESTING=True)
     with app.app_context():
         upgrade()
@@ -87,7 +97,8 @@ def exporting_app(clean_app: Flask, database_url: str, redis_url: str, tmp_path:
 
 
 @pytest.fixture
-def front_door(exporting_app: Flask, export_dir: Path, tmp_path: Path) -> Iterator[int]:
+def front_door(exporting_app: Flask, export_dir: Path, media_dir: Path, tmp_path: Path
+               ) -> Iterator[int]:
     """nginx with the repository's config, on loopback, in front of the app on a thread."""
     if not Path(NGINX).exists():
         pytest.skip("nginx is not installed (apt-get install nginx-light)")
@@ -100,7 +111,8 @@ def front_door(exporting_app: Flask, export_dir: Path, tmp_path: Path) -> Iterat
     knobs = {"server web:8000;": f"server 127.0.0.1:{app_port};",
              "root /srv/feeds;": f"root {export_dir};",
              "listen 80 default_server;": f"listen 127.0.0.1:{nginx_port} default_server;",
-             'default "http://localhost:8080";': f'default "{TEST_BASE_URL}";'}
+             'default "http://localhost:8080";': f'default "{TEST_BASE_URL}";',
+             "alias /srv/media/;": f"alias {media_dir}/;"}
     lines = (PROJECT_ROOT / "deploy" / "nginx.conf").read_text().splitlines()
     for number, line in enumerate(lines):
         if "# KNOB" in line:  # the config marks the lines a local run must change
@@ -108,6 +120,10 @@ def front_door(exporting_app: Flask, export_dir: Path, tmp_path: Path) -> Iterat
             lines[number] = line.replace(knob, knobs.pop(knob))
     assert not knobs, f"knobs not found: {knobs}"
     (prefix / "newsroom.conf").write_text("\n".join(lines))
+    # Large request bodies (image uploads) are buffered to disk by nginx's unprivileged workers,
+    # who cannot enter pytest's 0700 directories.
+    body_temp = Path(tempfile.mkdtemp(prefix="newsroom-nginx-body-"))
+    body_temp.chmod(0o777)
     (prefix / "main.conf").write_text(f"""
 worker_processes 1;
 pid {prefix}/nginx.pid;
@@ -115,7 +131,7 @@ error_log {prefix}/error.log warn;
 events {{ worker_connections 256; }}
 http {{
     access_log off;
-    client_body_temp_path {prefix}/temp/body; proxy_temp_path {prefix}/temp/proxy;
+    client_body_temp_path {body_temp}; proxy_temp_path {prefix}/temp/proxy;
     fastcgi_temp_path {prefix}/temp/fastcgi; uwsgi_temp_path {prefix}/temp/uwsgi;
     scgi_temp_path {prefix}/temp/scgi;
     include {prefix}/newsroom.conf;
@@ -130,6 +146,7 @@ http {{
     finally:
         subprocess.run([*command, "-s", "quit"], check=False, capture_output=True)
         server.shutdown()
+        shutil.rmtree(body_temp, ignore_errors=True)
 
 
 def _get(port: int, path: str, headers: dict[str, str] | None = None
@@ -310,6 +327,49 @@ def test_front_door_names_the_websub_hub_on_every_feed(
     assert _values(headers, "Link") == [app_client.get("/feeds/rss.xml").headers["Link"]]
     # Nothing else gets one.
     assert _values(_all_headers(front_door, "/nginx-health")[1], "Link") == []
+
+
+def test_front_door_serves_media_files_and_takes_uploads(
+    exporting_app: Flask, front_door: int, media_dir: Path
+) -> None:
+    from service.editors.accounts import create_editor, create_token
+    from service.editors.models import Role
+    from service.media import library
+    from tests.media import pictures
+
+    with exporting_app.app_context():
+        media = library.upload(pictures.photo(1200, 600), "Ground station")
+        editor = create_editor("media@example.org", Role.EDITOR, password="x" * 12)
+        token = create_token(editor)
+        db.session.commit()
+        path = library.url(media.name).removeprefix(TEST_BASE_URL)
+        small = library.url(media.sizes[0]["name"]).removeprefix(TEST_BASE_URL)
+    status, headers, body = _get(front_door, path)
+    assert status == 200 and headers["Content-Type"] == "image/jpeg"
+    assert headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert body == (media_dir / path.removeprefix("/media/")).read_bytes()
+    status, headers, _ = _get(front_door, small)
+    assert status == 200 and headers["Content-Type"] == "image/webp"
+    for missing in ("/media/ab/" + "a" * 64 + ".jpg", "/media/../newsroom.conf",
+                    "/media/" + path.split("/")[2] + "/x.svg"):
+        assert _get(front_door, missing)[0] == 404, missing
+    # An upload over the usual 2 MiB front-door limit reaches the app.
+    import io
+
+    from PIL import Image
+    noisy = io.BytesIO()
+    Image.effect_noise((1500, 1500), 100).convert("RGB").save(noisy, "PNG")
+    assert len(noisy.getvalue()) > 2 * 1024 * 1024
+    data, content_type = pictures.multipart(noisy.getvalue(), "noise.png", alt="Noise")
+    conn = http.client.HTTPConnection("127.0.0.1", front_door, timeout=30)
+    try:
+        conn.request("POST", "/api/v1/media", body=data, headers={
+            "Content-Type": content_type, "Authorization": f"Bearer {token}"})
+        response = conn.getresponse()
+        assert response.status == 201, response.read()[:500]
+    finally:
+        conn.close()
 
 
 def test_front_door_serves_archive_pages_as_files_cached_for_a_day(

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.database import Model, UTCDateTime, db, utcnow
+from service.media.models import Media
 
 
 class Status(enum.StrEnum):
@@ -90,10 +91,15 @@ class Announcement(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("editors.id", ondelete="SET NULL"))
+    # The featured image (pages, list cards, emails, feeds, link previews); None: no image.
+    image_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("media.id", ondelete="SET NULL"), index=True)
     # The announcements sharing a group are translations of each other (None: no translation
     # linked). See ``service/announcements/translations.py``.
     translation_group: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
 
+    # selectin, not joined: a LEFT JOIN cannot be locked FOR UPDATE on PostgreSQL.
+    image: Mapped[Media | None] = relationship(lazy="selectin")
     tags: Mapped[list[Tag]] = relationship(secondary=announcement_tags, order_by=Tag.slug)
     partners: Mapped[list[Partner]] = relationship(
         secondary=announcement_partners, order_by=Partner.slug

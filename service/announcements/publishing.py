@@ -23,6 +23,7 @@ from service.announcements.models import Announcement, Partner, Status, Tag
 from service.announcements.queries import TopicT
 from service.announcements.rendering import render_markdown
 from service.database import db, utcnow
+from service.media.models import Media
 
 KNOWN_NAMES = {
     "nasa": "NASA",
@@ -42,6 +43,23 @@ class SlugTaken(Exception):
 
 class NotAllowed(Exception):
     """The transition is not possible from the announcement's current status."""
+
+
+class UnknownImage(LookupError):
+    """The featured image names no uploaded image (``service.media``)."""
+
+    def __init__(self, media_id: int) -> None:
+        self.media_id = media_id
+        super().__init__(media_id)
+
+
+def _image(media_id: int | None) -> Media | None:
+    if media_id is None:
+        return None
+    media = db.session.get(Media, media_id)
+    if media is None:
+        raise UnknownImage(media_id)
+    return media
 
 
 @dataclass(frozen=True)
@@ -100,9 +118,14 @@ def create(
     slug: str | None = None,
     author_id: int | None = None,
     published_at: datetime | None = None,
+    image_id: int | None = None,
 ) -> Announcement:
-    """Add an announcement; published or scheduled ones go out through the outbox."""
+    """Add an announcement; published or scheduled ones go out through the outbox.
+
+    ``image_id``: the featured image, an uploaded image's id (``UnknownImage`` otherwise).
+    """
     now = utcnow()
+    image = _image(image_id)
     announcement = Announcement(
         slug=_claim_slug(slug or make_slug(title)),
         title=title,
@@ -116,6 +139,7 @@ def create(
         author_id=author_id,
         tags=_get_or_create(Tag, tags),
         partners=_get_or_create(Partner, partners),
+        image=image,
     )
     db.session.add(announcement)
     try:
@@ -155,6 +179,9 @@ def update(
         announcement.body = changes["body"]
         announcement.body_html = render_markdown(changes["body"])
         touched.add("body")
+    if "image_id" in changes and changes["image_id"] != announcement.image_id:
+        announcement.image = _image(changes["image_id"])
+        touched.add("image")
     if "slug" in changes and changes["slug"] != announcement.slug:
         announcement.slug = _claim_slug(changes["slug"], exclude_id=announcement.id)
         touched.add("slug")

@@ -7,6 +7,8 @@ or ``javascript:`` URL survives into a page, a feed or an email.
 
 from __future__ import annotations
 
+from urllib.parse import urljoin
+
 import nh3
 from markdown_it import MarkdownIt
 
@@ -45,6 +47,27 @@ def sanitize_html(html: str) -> str:
         url_schemes=URL_SCHEMES,
         link_rel="noopener noreferrer",
         strip_comments=True,
+    )
+
+
+def with_absolute_urls(html: str, page_url: str) -> str:
+    """``html`` with every link and image address absolute, resolved against ``page_url`` as
+    a browser on that page would: for feeds and emails, read far from the site (no reliance
+    on ``xml:base``). Sanitized again on the way, with the same allow-list."""
+
+    def absolute(tag: str, attribute: str, value: str) -> str:
+        if attribute in ("href", "src"):
+            return urljoin(page_url, value)
+        return value
+
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        link_rel="noopener noreferrer",
+        strip_comments=True,
+        attribute_filter=absolute,
     )
 
 

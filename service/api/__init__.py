@@ -12,6 +12,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 from service.api import (  # noqa: E402, F401 (attach to bp)
     announcements,
     auth,
+    media,
     openapi,
     problems,
     subscriptions,

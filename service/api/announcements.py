@@ -36,6 +36,7 @@ from service.api.openapi import operation
 from service.api.problems import Problem
 from service.database import db, utcnow
 from service.editors.models import Editor
+from service.media import library
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ITEM = {200: ("The announcement.", schemas.Announcement)}
@@ -64,6 +65,7 @@ def _representation(item: Announcement, versions: list[Announcement],
         published_at=item.published_at,
         retracted_at=item.retracted_at,
         retraction_reason=item.retraction_reason,
+        image=library.describe(item.image) if item.image else None,
         created_at=item.created_at,
         updated_at=item.updated_at,
         translations=[schemas.Translation(id=v.id, language=v.language, slug=v.slug,
@@ -222,7 +224,7 @@ def create_announcement() -> Response:
     item = publishing.create(
         title=data.title, summary=data.summary, body=data.body, language=data.language,
         tags=data.tags, partners=data.partners, status=Status(data.status),
-        publish_at=data.publish_at, slug=data.slug, author_id=editor.id,
+        publish_at=data.publish_at, slug=data.slug, author_id=editor.id, image_id=data.image,
     )
     if data.translation_of is not None:
         _link_translation(item, editor, data.translation_of)
@@ -271,6 +273,8 @@ def update_announcement(announcement_id: int) -> Response:
     item = _for_change(announcement_id, editor)
     data = parsing.body(schemas.AnnouncementUpdate)
     changes = data.changes()
+    if "image" in changes:
+        changes["image_id"] = changes.pop("image")
     if "publish_at" in changes:
         if item.status is not Status.SCHEDULED:
             raise publishing.NotAllowed(

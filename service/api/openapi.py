@@ -34,13 +34,15 @@ _ERRORS: dict[int, tuple[str, str]] = {
     400: ("BadRequest", "Malformed JSON; the detail says where."),
     401: ("Unauthorized", "No token, or a token that is unknown or revoked."),
     403: ("Forbidden", "Your role may not do this."),
-    404: ("NotFound", "No such announcement (or not visible without a token)."),
+    404: ("NotFound", "No such announcement or image (or not visible without a token)."),
     409: ("Conflict", "The slug is taken, the change is not possible in this status, or a "
                       "translation's language is taken in its group."),
     410: ("Gone", "The announcement was retracted."),
     412: ("PreconditionFailed", "If-Match did not match the current ETag."),
-    413: ("ContentTooLarge", "The body is over the size limit."),
-    415: ("UnsupportedMediaType", "The body is not application/json."),
+    413: ("ContentTooLarge", "The body (or an uploaded file) is over its size limit."),
+    415: ("UnsupportedMediaType", "The body is not of the type the operation takes "
+                                  "(application/json, or multipart/form-data for uploads), "
+                                  "or an uploaded file is not JPEG, PNG or WebP."),
     422: ("UnprocessableContent", "Invalid fields or parameters; see 'errors'."),
     429: ("TooManyRequests", "Too many requests from this client or for this address."),
     500: ("InternalServerError", "A server bug; no details are disclosed."),
@@ -68,6 +70,8 @@ class Operation:
     auth: Literal["required", "optional", "none"] = "required"
     body: type[BaseModel] | None = None
     body_optional: bool = False
+    form: dict[str, Any] | None = None  # a multipart/form-data body's schema (uploads)
+    form_encoding: dict[str, Any] = field(default_factory=dict)
     query: type[BaseModel] | None = None
     errors: tuple[int, ...] = ()
     response_headers: dict[int, tuple[str, ...]] = field(default_factory=dict)
@@ -89,7 +93,7 @@ def _error_statuses(op: Operation) -> list[int]:
     statuses = set(op.errors) | {500}
     if op.auth != "none":
         statuses.add(401)
-    if op.body is not None:
+    if op.body is not None or op.form is not None:
         statuses |= {400, 413, 415, 422}
     if op.query is not None:
         statuses.add(422)
@@ -129,7 +133,9 @@ def _parameters(rule: str, op: Operation) -> list[dict[str, Any]]:
          "schema": _CONVERTER_SCHEMAS.get(converter or "default", {"type": "string"})}
         | ({"description": rules.ID_DESCRIPTION} if name == "announcement_id" else
            {"description": rules.ID_DESCRIPTION.replace("announcement", "webhook")}
-           if name == "webhook_id" else {})
+           if name == "webhook_id" else
+           {"description": rules.ID_DESCRIPTION.replace("announcement", "image")}
+           if name == "media_id" else {})
         for converter, name in _RULE_ARG.findall(rule)
     ]
     if op.query is not None:
@@ -164,7 +170,8 @@ def _operation(endpoint: str, rule: str, op: Operation, refs: dict[Any, Any]) ->
     result: dict[str, Any] = {
         "operationId": endpoint.removeprefix("api."),
         "summary": op.summary,
-        "tags": ["announcements" if "announcements" in rule else "meta"],
+        "tags": ["announcements" if "announcements" in rule else
+                 "media" if "/media" in rule else "meta"],
         "parameters": _parameters(rule, op),
         "responses": responses,
     }
@@ -175,6 +182,12 @@ def _operation(endpoint: str, rule: str, op: Operation, refs: dict[Any, Any]) ->
             "required": not op.body_optional,
             "content": {"application/json": {"schema": refs[(op.body, "validation")]}},
         }
+    if op.form is not None:
+        multipart: dict[str, Any] = {"schema": op.form}
+        if op.form_encoding:
+            multipart["encoding"] = op.form_encoding
+        result["requestBody"] = {"required": True,
+                                 "content": {"multipart/form-data": multipart}}
     result["security"] = {
         "required": [{SECURITY_SCHEME: []}],
         "optional": [{}, {SECURITY_SCHEME: []}],

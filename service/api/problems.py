@@ -16,9 +16,9 @@ from flask import Blueprint, Response, current_app, json, request
 from flask.blueprints import BlueprintSetupState
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from service.announcements.publishing import NotAllowed, SlugTaken
+from service.announcements.publishing import NotAllowed, SlugTaken, UnknownImage
 from service.announcements.translations import NotLinkable
-from service.api.schemas import InvalidFields
+from service.api.schemas import InvalidFields, pointer
 from service.extensions import REDIS_DOWN, RETRY_AFTER, TRY_AGAIN, redis_down_page
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,8 @@ def from_http_exception(exc: HTTPException) -> Problem:
     if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
         headers["Allow"] = ", ".join(sorted(exc.valid_methods))
     if code in _DETAILS:
-        detail = _DETAILS[code].format(limit=current_app.config.get("MAX_CONTENT_LENGTH"))
+        # The request's own limit: upload paths take more (service.request_limits).
+        detail = _DETAILS[code].format(limit=request.max_content_length)
     else:
         detail = exc.description or HTTPStatus(code).description
     return Problem(code, detail, headers=headers)
@@ -125,6 +126,13 @@ def _handle_invalid_fields(exc: InvalidFields) -> Response:
     ))
 
 
+def _handle_unknown_image(exc: UnknownImage) -> Response:
+    return _handle_invalid_fields(InvalidFields([{
+        "pointer": pointer("image"),
+        "detail": f"names no uploaded image (there is no image with id {exc.media_id})",
+    }]))
+
+
 def _routing_problem() -> Response | None:
     """Unknown URLs and wrong methods under /api/ never reach the blueprint's handlers.
 
@@ -165,6 +173,7 @@ def register(bp: Blueprint) -> None:
     bp.register_error_handler(NotAllowed, _handle_not_allowed)
     bp.register_error_handler(NotLinkable, _handle_not_linkable)
     bp.register_error_handler(InvalidFields, _handle_invalid_fields)
+    bp.register_error_handler(UnknownImage, _handle_unknown_image)
     for error in REDIS_DOWN:
         bp.record_once(_app_handler(error))
     bp.before_app_request(_routing_problem)

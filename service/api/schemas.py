@@ -106,6 +106,9 @@ AnnouncementSlug = Annotated[
 Language = Annotated[str, StringConstraints(max_length=text_rules.LANGUAGE_MAX,
                                             pattern=LANGUAGE_PATTERN)]
 SlugList = Annotated[list[Slug], Field(max_length=MAX_TERMS)]
+ImageId = Annotated[int, Field(ge=1, le=MAX_INT)]
+IMAGE_DESCRIPTION = ("The featured image: the id of an uploaded image (POST /api/v1/media); an "
+                     "id no image has is a 422.")
 TranslationOf = Annotated[int, Field(ge=1, le=MAX_INT)]
 Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339), WithJsonSchema(rules.TIMESTAMP)]
 OutTimestamp = Annotated[
@@ -142,6 +145,7 @@ class AnnouncementCreate(_Input):
     tags: SlugList = Field(default_factory=list)
     partners: SlugList = Field(default_factory=list)
     status: CreateStatus = "draft"
+    image: ImageId | None = Field(None, description=IMAGE_DESCRIPTION)
     publish_at: Timestamp | None = Field(
         None, description="When a scheduled announcement goes public: required when status is "
                           f"'scheduled', null or absent otherwise; {rules.FUTURE}."
@@ -175,6 +179,7 @@ class AnnouncementUpdate(_Input):
     tags: SlugList = None  # type: ignore[assignment]
     partners: SlugList = None  # type: ignore[assignment]
     slug: AnnouncementSlug = None  # type: ignore[assignment]
+    image: ImageId | None = Field(None, description=IMAGE_DESCRIPTION + " null removes it.")
     publish_at: Timestamp = Field(  # type: ignore[assignment]
         None,
         description="Moves the embargo of a scheduled announcement (409 for any other "
@@ -216,6 +221,28 @@ class ListQuery(_Input):
     partner: Slug | None = None
 
 
+class MediaSize(BaseModel):
+    width: int = Field(ge=1)
+    height: int = Field(ge=1)
+    type: str
+    url: str = Field(json_schema_extra={"format": "uri"})
+
+
+class Media(BaseModel):
+    """An uploaded image: the cleaned original and its smaller WebP copies (for srcset)."""
+
+    id: int = Field(ge=1, le=MAX_INT)
+    url: str = Field(description="The cleaned original (absolute).",
+                     json_schema_extra={"format": "uri"})
+    alt: str
+    type: str = Field(description="image/jpeg, image/png or image/webp")
+    width: int = Field(ge=1)
+    height: int = Field(ge=1)
+    bytes: int = Field(ge=1)
+    sizes: list[MediaSize] = Field(description="Narrower copies, narrowest first.")
+    created_at: OutTimestamp
+
+
 class Translation(BaseModel):
     """Another version of an announcement, in another language."""
 
@@ -248,6 +275,7 @@ class Announcement(BaseModel):
     retracted_at: OutTimestamp | None
     retraction_reason: str | None = Field(description="Why it was withdrawn; null: no reason "
                                                       "given, or not retracted.")
+    image: Media | None = Field(description="The featured image; null: none.")
     created_at: OutTimestamp
     updated_at: OutTimestamp
     translations: list[Translation] = Field(

@@ -11,7 +11,9 @@ from wtforms import (
     DateTimeLocalField,
     EmailField,
     Field,
+    FileField,
     PasswordField,
+    RadioField,
     SelectField,
     StringField,
     SubmitField,
@@ -31,6 +33,7 @@ from service.announcements import text_rules
 from service.database import utcnow
 from service.editor import times
 from service.editors.models import Role
+from service.media import library
 from service.wtf import FlaskForm
 
 # The languages offered first; any BCP 47 tag an imported announcement carries is kept.
@@ -82,6 +85,41 @@ class Changes(TypedDict):
     language: str
     tags: list[str]
     partners: list[str]
+    image_id: int | None
+
+
+def _alt(form: FlaskForm, field: Field) -> None:
+    problem = library.alt_problem((field.data or "").strip())
+    if problem:
+        raise ValidationError(problem)
+
+
+def _alt_with_file(form: FlaskForm, field: Field) -> None:
+    """The alt text is required when a file is uploaded with the announcement."""
+    upload = getattr(form, "image_file", None)
+    if upload is not None and upload.data and getattr(upload.data, "filename", ""):
+        _alt(form, field)
+
+
+def uploaded(field: Field) -> bool:
+    """Whether the browser sent a file in ``field`` (an empty file input sends no name)."""
+    return bool(field.data and getattr(field.data, "filename", ""))
+
+
+class MediaUploadForm(FlaskForm):
+    file = FileField("Image file",
+                     description="JPEG, PNG or WebP. Drop it here or choose it; metadata such "
+                                 "as the camera's GPS position is removed.",
+                     render_kw={"accept": "image/jpeg,image/png,image/webp"})
+    alt = StringField("Alt text (required)",
+                      description="What the image shows, for readers who cannot see it.",
+                      filters=[lambda value: value.strip() if value else value],
+                      validators=[_alt])
+    submit = SubmitField("Upload")
+
+    def validate_file(self, field: Field) -> None:
+        if not uploaded(field):
+            raise ValidationError("choose an image to upload")
 
 
 def _title(form: FlaskForm, field: Field) -> None:
@@ -147,6 +185,14 @@ class AnnouncementForm(FlaskForm):
         description="Comma-separated, e.g. esa, nasa.",
         validators=[Length(max=1000), _slug_list],
     )
+    image = RadioField("Featured image", choices={"": "No image"}, default="",
+                       validate_choice=True)
+    image_file = FileField("Or upload a new one",
+                           render_kw={"accept": "image/jpeg,image/png,image/webp"})
+    image_alt = StringField("Its alt text",
+                            description="Required with an upload: what the image shows.",
+                            filters=[lambda value: value.strip() if value else value],
+                            validators=[_alt_with_file])
     preview = SubmitField("Preview")
     save = SubmitField("Save")
     publish = SubmitField("Publish now")  # on a new announcement: save, then confirm
@@ -182,6 +228,7 @@ class AnnouncementForm(FlaskForm):
             "language": self.language.data,
             "tags": split_slugs(self.tags.data or ""),
             "partners": split_slugs(self.partners.data or ""),
+            "image_id": int(self.image.data) if self.image.data else None,
         }
 
 

@@ -11,6 +11,7 @@ from flask import render_template
 from service.editor import dashboard as stats
 from service.editor import (  # noqa: F401 (their routes)
     history,
+    media,
     sharing,
     signin,
     translating,

@@ -20,6 +20,7 @@ from service.announcements.rendering import render_markdown
 from service.database import db
 from service.editor import auth, times, translating
 from service.editor import dashboard as stats
+from service.editor import media as media_views
 from service.editor.blueprint import bp, get_announcement, page_number
 from service.editor.forms import (
     AnnouncementForm,
@@ -29,6 +30,7 @@ from service.editor.forms import (
     join_slugs,
 )
 from service.editors.models import Editor
+from service.media.models import Media
 
 PER_PAGE = 50
 
@@ -92,6 +94,7 @@ class PreviewItem:
     partners: list[_Named]
     published_at: datetime | None
     updated_at: datetime | None
+    image: Media | None = None
 
 
 def _named(model: type[Tag] | type[Partner], slugs: list[str]) -> list[_Named]:
@@ -100,7 +103,8 @@ def _named(model: type[Tag] | type[Partner], slugs: list[str]) -> list[_Named]:
     return [_Named(slug, known.get(slug) or publishing.display_name(slug)) for slug in slugs]
 
 
-def _preview(form: AnnouncementForm, item: Announcement | None) -> PreviewItem:
+def _preview(form: AnnouncementForm, item: Announcement | None,
+             offered: dict[str, Media]) -> PreviewItem:
     """The announcement as readers would see it, rendered by the same code and template."""
     changes = form.changes()
     return PreviewItem(
@@ -112,6 +116,7 @@ def _preview(form: AnnouncementForm, item: Announcement | None) -> PreviewItem:
         partners=_named(Partner, changes["partners"]),
         published_at=item.published_at if item else None,
         updated_at=item.updated_at if item else None,
+        image=offered.get(str(changes["image_id"])),
     )
 
 
@@ -128,6 +133,7 @@ def _form_for(item: Announcement) -> AnnouncementForm:
                 "language": item.language,
                 "tags": join_slugs([t.slug for t in item.tags]),
                 "partners": join_slugs([p.slug for p in item.partners]),
+                "image": str(item.image_id) if item.image_id else "",
             }
         )
     form.offer_language(item.language)
@@ -147,15 +153,18 @@ def new() -> str | Response:
         AnnouncementForm(data={"language": translating.first_missing_language(source),
                                "tags": join_slugs([t.slug for t in source.tags]),
                                "partners": join_slugs([p.slug for p in source.partners])})
+    offered = media_views.offer_images(form, None)
+    if request.method == "GET" and request.args.get("image") in offered:
+        form.image.data = request.args["image"]  # "Use" from the media library
     form.publish_at.label.text = f"Publish at ({times.zone_name()})"
     preview = None
     if (request.method == "POST" and (form.publish.data or form.schedule.data)
             and not policy.can_publish(editor)):
         abort(403)
-    if form.validate_on_submit():
+    if form.validate_on_submit() and media_views.attach_upload(form, offered):
         taken = source and translations.language_taken(source, form.language.data)
         if form.preview.data:
-            preview = _preview(form, None)
+            preview = _preview(form, None, offered)
         elif taken:
             add_error(form.language, f"{taken.title!r} is already its version in this language")
         else:
@@ -191,6 +200,7 @@ def new() -> str | Response:
         preview=preview,
         schedule_form=None,
         slug_editable=True,
+        offered=offered,
         translation_of=source,
     )
 
@@ -202,10 +212,11 @@ def edit(announcement_id: int) -> str | Response:
     if request.method == "POST" and not policy.can_edit(editor, item):
         abort(403)
     form = _form_for(item)
+    offered = media_views.offer_images(form, item.image)
     preview = None
-    if form.validate_on_submit():
+    if form.validate_on_submit() and media_views.attach_upload(form, offered):
         if form.preview.data:
-            preview = _preview(form, item)
+            preview = _preview(form, item, offered)
         else:
             changes: dict[str, object] = {**form.changes()}
             if _slug_editable(item) and form.slug.data:
@@ -234,5 +245,6 @@ def edit(announcement_id: int) -> str | Response:
         retract_form=RetractForm(formdata=None),
         slug_editable=_slug_editable(item),
         submitted=bool(revisions.submitted_among([item.id])),
+        offered=offered,
         translation=translating.panel(item),
     )

@@ -24,12 +24,16 @@ from service.announcements import queries
 from service.announcements.models import Announcement, Partner, Status, Tag
 from service.database import db, utcnow
 from service.extensions import get_redis
-from service.feeds import archives, discovery, scopes, store
+from service.feeds import archives, discovery, enclosures, scopes, store
+from service.feeds.enclosures import FeedImage
 from service.feeds.formats import FORMATS, FeedItem, FeedMeta
 from service.feeds.models import FeedPosition
 from service.feeds.tombstones import Tombstone
+from service.media import library
 
 LOCK_TIMEOUT = 60  # seconds; a build takes milliseconds, this only frees a dead worker's lock
+AUTHOR = "International Partnerships Office"  # every item's author (RSS dc:creator)
+FEED_IMAGE_WIDTH = 1600
 
 
 class UnknownScope(LookupError):
@@ -100,7 +104,7 @@ def _meta(scope: str, row: Tag | Partner | None, where: sa.ColumnElement[bool] |
         home_url=home,
         self_urls={fmt: urls.feed(scopes.path(scope, fmt)) for fmt in scopes.FILENAMES},
         language="en",
-        author_name="International Partnerships Office",
+        author_name=AUTHOR,
         updated=db.session.scalar(retracted),
         hubs=discovery.hub_urls(),
         tombstones=_tombstones(where),
@@ -127,19 +131,32 @@ def _items(where: sa.ColumnElement[bool] | None, scope: str,
     items: list[FeedItem] = []
     for a in db.session.scalars(query):
         published = _published_at(a)
+        url = urls.announcement(a.slug)
+        image = _feed_image(a)
         items.append(FeedItem(
             id=entry_id(a.uid),
-            url=urls.announcement(a.slug),
+            url=url,
             title=a.title,
             summary=a.summary,
-            content_html=a.body_html,
+            content_html=enclosures.content_html(a.summary, a.body_html, url, image),
             published=published,
             updated=max(a.updated_at, published),
             language=a.language,
             categories=tuple((t.slug, t.name) for t in a.tags)
             + tuple((p.slug, p.name) for p in a.partners),
+            author_name=AUTHOR,
+            image=image,
         ))
     return items
+
+
+def _feed_image(announcement: Announcement) -> FeedImage | None:
+    """The featured image's copy feeds carry: 1600 wide, or the original when narrower."""
+    if announcement.image is None:
+        return None
+    size = library.rendition(announcement.image, FEED_IMAGE_WIDTH)
+    return FeedImage(library.url(str(size["name"])), str(size["type"]), int(size["bytes"]),
+                     int(size["width"]), int(size["height"]), announcement.image.alt)
 
 
 def _published_at(announcement: Announcement) -> datetime:

@@ -13,6 +13,8 @@ from __future__ import annotations
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from lxml import etree
 
+from service.feeds import enclosures
+from service.feeds.enclosures import FeedImage
 from service.feeds.tombstones import AtomTombstones
 
 DC_NS = "http://purl.org/dc/elements/1.1/"
@@ -25,6 +27,13 @@ class DublinCore(BaseExtension):  # type: ignore[misc]  # feedgen ships no type 
 
     def extend_ns(self) -> dict[str, str]:
         return {"dc": DC_NS}
+
+
+class DublinCoreMedia(DublinCore):
+    """dc: and, for items with an image, Media RSS's media: prefix."""
+
+    def extend_ns(self) -> dict[str, str]:
+        return {**super().extend_ns(), "media": enclosures.MEDIA_NS}
 
 
 class AtomFeed(AtomTombstones):
@@ -49,6 +58,7 @@ class AtomEntry(BaseEntryExtension):  # type: ignore[misc]  # feedgen ships no t
     lang: str | None = None
     updated: str | None = None  # with milliseconds, as AtomFeed.updated
     published: str | None = None
+    image: FeedImage | None = None
 
     def extend_atom(self, entry: etree._Element) -> etree._Element:
         set_text(entry, "updated", self.updated)
@@ -59,6 +69,8 @@ class AtomEntry(BaseEntryExtension):  # type: ignore[misc]  # feedgen ships no t
         for link in entry.iterfind("link"):
             link.set("rel", "alternate")
             link.set("type", "text/html")
+        if self.image is not None:  # after the loop: the enclosure keeps its own rel
+            enclosures.add_atom(entry, self.image)
         if self.lang:
             entry.set(XML_LANG, self.lang)
         return entry
@@ -70,6 +82,7 @@ class RssItem(BaseEntryExtension):  # type: ignore[misc]  # feedgen ships no typ
 
     creator: str | None = None
     language: str | None = None
+    image: FeedImage | None = None
 
     def extend_rss(self, item: etree._Element) -> etree._Element:
         for name, value in (("creator", self.creator), ("language", self.language)):
@@ -77,4 +90,6 @@ class RssItem(BaseEntryExtension):  # type: ignore[misc]  # feedgen ships no typ
                 el = item.makeelement(f"{{{DC_NS}}}{name}")
                 el.text = value
                 item.append(el)
+        if self.image is not None:
+            enclosures.add_rss(item, self.image)
         return item

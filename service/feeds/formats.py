@@ -43,7 +43,9 @@ from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
+from service.feeds import enclosures
 from service.feeds import feedgen_hooks as hooks
+from service.feeds.enclosures import FeedImage
 from service.feeds.tombstones import Tombstone
 
 __all__ = [
@@ -77,6 +79,7 @@ class FeedItem:
     language: str  # BCP 47, e.g. "en", "ar"
     categories: tuple[tuple[str, str], ...]  # (slug, display name): tags, then partners
     author_name: str | None = None
+    image: FeedImage | None = None  # the featured image (enclosures.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +148,14 @@ def _categories(item: FeedItem) -> list[dict[str, str]]:
     return [{"term": term, "label": label} for term, label in seen]
 
 
+def _image(item: FeedItem) -> FeedImage | None:
+    image = item.image
+    if image is None:
+        return None
+    return FeedImage(_clean(image.url), image.type, image.length, image.width, image.height,
+                     _clean(image.alt).strip())
+
+
 def _author(name: str | None) -> str:
     return _clean(name or "").strip()
 
@@ -192,7 +203,10 @@ def render_rss(meta: FeedMeta, items: list[FeedItem]) -> bytes:
     updated, published = _feed_times(meta, items)
     dublin_core = any(_author(item.author_name) or item.language != meta.language
                       for item in items)
-    fg = _feedgen(meta, hooks.DublinCore if dublin_core else BaseExtension, hooks.RssItem)
+    images = any(item.image is not None for item in items)
+    namespaces = (hooks.DublinCoreMedia if images else hooks.DublinCore if dublin_core
+                  else BaseExtension)
+    fg = _feedgen(meta, namespaces, hooks.RssItem)
     # feedgen takes the channel <link> from the *last* link given, the atom:link from the
     # first rel="self" one.
     fg.link([
@@ -222,6 +236,7 @@ def render_rss(meta: FeedMeta, items: list[FeedItem]) -> bytes:
             by_label.setdefault(cat["label"], cat)
         fe.category(list(by_label.values()) or None)
         fe.newsroom.creator = _author(item.author_name)
+        fe.newsroom.image = _image(item)
         if item.language != meta.language:
             fe.newsroom.language = _clean(item.language)
     return _serialize_rss(fg, meta.hubs)
@@ -262,6 +277,7 @@ def render_atom(meta: FeedMeta, items: list[FeedItem]) -> bytes:
         author = _author(item.author_name)
         if author:
             fe.author(name=author)
+        fe.newsroom.image = _image(item)
         if item.language != meta.language:
             fe.newsroom.lang = item.language
     atom: bytes = fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
@@ -282,6 +298,9 @@ def _json_item(item: FeedItem) -> dict[str, object]:
     summary = _clean(item.summary)
     if summary:
         out["summary"] = summary
+    image = _image(item)
+    if image is not None:
+        out.update(enclosures.json_fields(image))
     out["date_published"] = _rfc3339(item.published)
     out["date_modified"] = _rfc3339(item.updated)
     tags = list(dict.fromkeys(cat["label"] for cat in _categories(item)))

@@ -26,12 +26,13 @@ from service.announcements.queries import TopicT
 from service.announcements.rendering import is_rtl
 from service.database import db
 from service.feeds import scopes
-from service.public import errors, previews
+from service.public import errors, previews, seo
 from service.search import queries as search_queries
 from service.search.backend import MAX_QUERY, Filters
 from service.url_numbers import positive_int
 
 bp = Blueprint("public", __name__)
+seo.register(bp)
 errors.register(bp)
 previews.register(bp)
 
@@ -113,6 +114,7 @@ def tag(slug: str) -> str:
     return render_template(
         "public/listing.html",
         heading=f"Tagged: {row.name}",
+        meta=seo.page(f"Tagged: {row.name}", f"Announcements tagged {row.name}."),
         items=items,
         page=page,
         has_next=has_next,
@@ -128,6 +130,7 @@ def partner(slug: str) -> str:
     return render_template(
         "public/listing.html",
         heading=f"Partner: {row.name}",
+        meta=seo.page(row.name, f"Announcements about our partnership with {row.name}."),
         items=items,
         page=page,
         has_next=has_next,
@@ -150,7 +153,7 @@ def announcement(slug: str) -> tuple[str, int]:
         # editor's reason, not the title or the text, which may be what was wrong.
         return render_template("public/withdrawn.html", item=item, feeds=feeds), 410
     return render_template("public/announcement.html", item=item, feeds=feeds,
-                           versions=_versions(item)), 200
+                           versions=_versions(item), meta=seo.announcement(item)), 200
 
 
 def _versions(item: Announcement) -> list[dict[str, object]]:

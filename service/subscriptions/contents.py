@@ -24,6 +24,7 @@ from service.announcements import translations
 from service.announcements.models import Announcement, Status
 from service.announcements.rendering import is_rtl
 from service.database import db
+from service.media import library
 from service.subscriptions import suppression
 from service.subscriptions.models import (
     Delivery,
@@ -177,4 +178,17 @@ def item_view(item: Announcement) -> dict[str, Any]:
         "dir": "rtl" if is_rtl(item.language) else "ltr",
         "tags": [t.name for t in item.tags],
         "partners": [p.name for p in item.partners],
+        "image": _image_view(item),
     }
+
+
+EMAIL_IMAGE_WIDTH = 600  # shown this wide; the copy sent is at least twice that when there is one
+
+
+def _image_view(item: Announcement) -> dict[str, Any] | None:
+    """The featured image as emails show it: one absolute URL (mail clients know no srcset)."""
+    if item.image is None:
+        return None
+    width = min(EMAIL_IMAGE_WIDTH, item.image.width)
+    return {"url": library.best_url(item.image, 2 * EMAIL_IMAGE_WIDTH), "alt": item.image.alt,
+            "width": width, "height": round(item.image.height * width / item.image.width)}

@@ -47,8 +47,8 @@ def test_create_returns_201_location_and_the_announcement(
     assert RFC3339_Z.fullmatch(item["created_at"]) and RFC3339_Z.fullmatch(item["updated_at"])
     assert set(item) == {"id", "uid", "slug", "url", "title", "summary", "body", "body_html",
                          "language", "status", "tags", "partners", "publish_at",
-                         "published_at", "retracted_at", "retraction_reason", "created_at",
-                         "updated_at", "translations"}
+                         "published_at", "retracted_at", "retraction_reason", "image",
+                         "created_at", "updated_at", "translations"}
     assert item["translations"] == []
     assert item["retracted_at"] is None and item["retraction_reason"] is None
     fetched = client.get(response.headers["Location"].removeprefix(TEST_BASE_URL),

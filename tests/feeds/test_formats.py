@@ -182,10 +182,11 @@ def check_rss_profile(data: bytes, meta: FeedMeta, items: list[FeedItem]) -> etr
     if any(item.author_name for item in items):
         assert root.nsmap["dc"] == DC
     [channel] = root.findall("channel")
-    # No element is empty but atom:link, whose data is in its attributes, and RFC 5005's
-    # <fh:archive/>, whose presence is its meaning.
+    # No element is empty but atom:link, <enclosure> and media:content, whose data is in their
+    # attributes, and RFC 5005's <fh:archive/>, whose presence is its meaning.
     for el in root.iter():
-        if len(el) == 0 and el.tag not in (f"{{{ATOM}}}link", f"{{{FH}}}archive"):
+        if len(el) == 0 and el.tag not in (f"{{{ATOM}}}link", f"{{{FH}}}archive", "enclosure",
+                                           "{http://search.yahoo.com/mrss/}content"):
             assert el.text and el.text.strip(), f"empty <{el.tag}>"
 
     def one(parent: etree._Element, path: str) -> str:

@@ -1,0 +1,1 @@
+"""Uploaded images: checked and cleaned with Pillow, stored under content-addressed names."""
