@@ -145,3 +145,22 @@ def figures() -> Figures:
         email=email_figures(),
         websub=websub_figures.figures(),
     )
+
+
+def unpublished(limit: int = 10) -> list[Announcement]:
+    """Drafts and scheduled items, the next to go out first, then the latest drafts."""
+    return list(db.session.scalars(
+        sa.select(Announcement)
+        .where(Announcement.status.in_((Status.DRAFT, Status.SCHEDULED)))
+        .order_by(Announcement.publish_at.is_(None), Announcement.publish_at,
+                  Announcement.updated_at.desc(), Announcement.id.desc())
+        .limit(limit)
+    ))
+
+
+def recent(limit: int = 10) -> list[Announcement]:
+    """The announcements changed most recently, whatever their status."""
+    return list(db.session.scalars(
+        sa.select(Announcement)
+        .order_by(Announcement.updated_at.desc(), Announcement.id.desc()).limit(limit)
+    ))

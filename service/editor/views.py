@@ -38,4 +38,11 @@ __all__ = ["bp"]
 
 @bp.get("/")
 def dashboard() -> str:
-    return render_template("editor/dashboard.html", figures=stats.figures())
+    return render_template("editor/dashboard.html", figures=stats.figures(),
+                           unpublished=stats.unpublished(), recent=stats.recent())
+
+
+@bp.get("/pipeline")
+def pipeline() -> str:
+    """The operators' details the dashboard sums up in one line: queues, feeds, WebSub."""
+    return render_template("editor/pipeline.html", figures=stats.figures())

@@ -47,6 +47,15 @@ def test_dashboard_counts_and_feeds(
     assert page.status_code == 200
     assert _figure(page.text, "Draft") == 1 and _figure(page.text, "Published") == 1
     assert _figure(page.text, "Scheduled") == 1 and _figure(page.text, "Retracted") == 0
+    # One line sums the pipeline up and links to the details; drafts and scheduled first.
+    health = re.search(r'<p class="health" role="status">(.*?)</p>', page.text, re.S)
+    assert health and "waiting" in health.group(1) and 'href="/editor/pipeline"' in health.group(1)
+    assert "<td>Everything</td>" not in page.text
+    first = page.text.index('id="in-progress"')
+    assert first < page.text.index('id="by-status"')
+    assert page.text.index("Later</bdi>", first) < page.text.index("Draft one</bdi>", first)
+    assert "Out</bdi>" in page.text.split('id="activity"', 1)[1]
+    page = client.get("/editor/pipeline")
     assert _figure(page.text, "Tasks waiting in the queue") == 2
     assert page.text.count("<td>Everything</td>") == 3  # rss, atom, json just built
     # The publish and the embargo are outbox events until a worker (if one runs) has
@@ -139,7 +148,7 @@ def test_dashboard_shows_websub_subscriptions_and_delivery_failures(
         db.session.remove()
     try:
         signed_in("editor")
-        page = client.get("/editor/")
+        page = client.get("/editor/pipeline")
     finally:
         next(receivers, None)  # stops the receiver
     assert page.status_code == 200
