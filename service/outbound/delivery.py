@@ -26,6 +26,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, scoped_session
 
 from service.config import Settings
@@ -79,14 +80,20 @@ def schedule(kind: str, owner_id: int, url: str, version: str | None) -> Outboun
     again; a pending or retrying one keeps its schedule and just gets the newer version; one
     being sent finishes its request and then, seeing a newer version due, goes again.
     """
-    row = db.session.scalar(sa.select(OutboundDelivery).filter_by(kind=kind, owner_id=owner_id)
-                            .with_for_update())
+    query = (sa.select(OutboundDelivery).filter_by(kind=kind, owner_id=owner_id)
+             .with_for_update())
+    row = db.session.scalar(query)
     if row is None:
-        row = OutboundDelivery(kind=kind, owner_id=owner_id, url=url, version=version,
-                               status=OutboundStatus.PENDING, next_attempt_at=utcnow())
-        db.session.add(row)
-        db.session.flush()
-        return row
+        try:
+            with db.session.begin_nested():  # another worker may be making the same row
+                row = OutboundDelivery(kind=kind, owner_id=owner_id, url=url, version=version,
+                                       status=OutboundStatus.PENDING, next_attempt_at=utcnow())
+                db.session.add(row)
+            return row
+        except IntegrityError:
+            row = db.session.scalar(query.execution_options(populate_existing=True))
+            if row is None:
+                raise
     _move_forward(row, url, version)
     return row
 
@@ -119,21 +126,32 @@ def schedule_many(kind: str, targets: list[tuple[int, str]], version: str | None
     ids: list[int] = []
     for start in range(0, len(targets), 500):
         chunk = dict(targets[start:start + 500])
-        existing = {row.owner_id: row for row in db.session.scalars(
-            sa.select(OutboundDelivery).where(OutboundDelivery.kind == kind,
-                                              OutboundDelivery.owner_id.in_(chunk))
-            .with_for_update())}
-        for owner_id, url in chunk.items():
-            if owner_id in existing:
-                _move_forward(existing[owner_id], url, version)
-            else:
-                row = OutboundDelivery(kind=kind, owner_id=owner_id, url=url, version=version,
-                                       status=OutboundStatus.PENDING, next_attempt_at=utcnow())
-                db.session.add(row)
-                existing[owner_id] = row
-        db.session.flush()
+        try:
+            with db.session.begin_nested():
+                existing = _schedule_chunk(kind, chunk, version)
+        except IntegrityError:  # another worker made some of these rows meanwhile: again,
+            with db.session.begin_nested():  # now that its rows are committed and seen
+                existing = _schedule_chunk(kind, chunk, version)
         ids.extend(existing[o].id for o in chunk)
     return ids
+
+
+def _schedule_chunk(kind: str, chunk: dict[int, str], version: str | None
+                    ) -> dict[int, OutboundDelivery]:
+    existing = {row.owner_id: row for row in db.session.scalars(
+        sa.select(OutboundDelivery).where(OutboundDelivery.kind == kind,
+                                          OutboundDelivery.owner_id.in_(chunk))
+        .with_for_update().execution_options(populate_existing=True))}
+    for owner_id, url in chunk.items():
+        if owner_id in existing:
+            _move_forward(existing[owner_id], url, version)
+        else:
+            row = OutboundDelivery(kind=kind, owner_id=owner_id, url=url, version=version,
+                                   status=OutboundStatus.PENDING, next_attempt_at=utcnow())
+            db.session.add(row)
+            existing[owner_id] = row
+    db.session.flush()
+    return existing
 
 
 def requeue_due(kind: str, task: str) -> int:
