@@ -11,7 +11,6 @@ awaiting review keep that status until an editor schedules or publishes it.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from service.announcements.models import Announcement, Revision, Status
+from service.announcements.word_diff import Row, side_by_side
 from service.database import db, utcnow
 from service.editors.models import Editor
 
@@ -28,10 +28,10 @@ SUBMITTED = "submitted"
 
 @dataclass(frozen=True)
 class FieldDiff:
-    """The unified diff of one field; ``lines`` are (kind, text), kind in add/del/ctx/hunk."""
+    """One field's two versions side by side, changed words marked (``word_diff``)."""
 
     field: str
-    lines: list[tuple[str, str]]
+    rows: list[Row]
 
 
 def snapshot(announcement: Announcement) -> dict[str, Any]:
@@ -144,32 +144,10 @@ def get(announcement_id: int, number: int) -> Revision | None:
     ).first()
 
 
-def _lines(value: Any) -> list[str]:
-    if isinstance(value, list):
-        return [str(item) for item in value]
-    return str(value).splitlines()
-
-
 def diff(old: Revision, new: Revision) -> list[FieldDiff]:
-    """Line differences field by field, only for the fields that differ."""
-    result = []
-    for field in CONTENT_FIELDS:
-        before, after = getattr(old, field), getattr(new, field)
-        if before == after:
-            continue
-        lines: list[tuple[str, str]] = []
-        unified = difflib.unified_diff(_lines(before), _lines(after), lineterm="", n=3)
-        for line in list(unified)[2:]:  # the first two are the ---/+++ file headers
-            if line.startswith("@@"):
-                lines.append(("hunk", line))
-            elif line.startswith("+"):
-                lines.append(("add", line[1:]))
-            elif line.startswith("-"):
-                lines.append(("del", line[1:]))
-            else:
-                lines.append(("ctx", line[1:]))
-        result.append(FieldDiff(field, lines))
-    return result
+    """Field by field, only for the fields that differ: lines aligned, words compared."""
+    return [FieldDiff(field, side_by_side(getattr(old, field), getattr(new, field)))
+            for field in CONTENT_FIELDS if getattr(old, field) != getattr(new, field)]
 
 
 def changes_to_restore(revision: Revision) -> dict[str, Any]:

@@ -68,11 +68,16 @@ def test_diff_shows_changed_lines_field_by_field(ctx: Flask) -> None:
     db.session.commit()
     first, second = revisions.get(item.id, 1), revisions.get(item.id, 2)
     assert first is not None and second is not None
-    diffs = {d.field: d.lines for d in revisions.diff(first, second)}
+    diffs = {d.field: d.rows for d in revisions.diff(first, second)}
     assert set(diffs) == {"body", "tags"}
-    assert ("del", "line two") in diffs["body"] and ("add", "line 2") in diffs["body"]
-    assert ("ctx", "line one") in diffs["body"]
-    assert ("add", "b") in diffs["tags"]
+    body = [(r.old.segments, r.new.segments, r.changed) for r in diffs["body"]]
+    assert body == [
+        ((("same", "line one"),), (("same", "line one"),), False),
+        ((("same", "line "), ("del", "two")), (("same", "line "), ("add", "2")), True),
+        ((("same", "line three"),), (("same", "line three"),), False),
+    ]
+    assert [(r.old.number, r.new.number, r.new.segments) for r in diffs["tags"] if r.changed] \
+        == [(None, 2, (("add", "b"),))]
 
 
 def test_editor_sees_history_compares_and_restores(
@@ -105,8 +110,10 @@ def test_editor_sees_history_compares_and_restores(
 
     diff = client.get(f"{path}/revisions/diff", query_string={"from": "2", "to": "1"})
     assert diff.status_code == 200 and "Revision 1 → 2" in diff.text
-    assert '<del class="line">− Original body.</del>' in diff.text
-    assert '<ins class="line">+ Changed body.</ins>' in diff.text
+    # Side by side, only the changed word marked on each side.
+    assert '<td class="old" dir="auto"><del>Original</del> body.</td>' in diff.text
+    assert '<td class="new" dir="auto"><ins>Changed</ins> body.</td>' in diff.text
+    assert "<th scope=\"col\" colspan=\"2\">Revision 1</th>" in diff.text
     assert client.get(f"{path}/revisions/diff?from=1&to=9").status_code == 404
     assert client.get(f"{path}/revisions/diff?from=x&to=1").status_code == 404
 
@@ -171,3 +178,20 @@ def test_a_revision_number_that_is_none_is_404_not_500(
     if bad.isascii():
         restore = post(client, f"{path}/revisions/{bad}/restore", f"{path}/revisions")
         assert restore.status_code == 404
+
+
+def test_the_comparison_page_escapes_what_editors_wrote(
+    clean_app: Flask, client: FlaskClient, signed_in: Callable[[str], EditorInfo]
+) -> None:
+    editor = signed_in("editor")
+    with clean_app.app_context():
+        item = publishing.create(title="Markup", body="Safe <b>bold</b> text.", author_id=editor.id)
+        db.session.commit()
+        publishing.update(item, {"body": "Safe <script>alert(1)</script> text."})
+        db.session.commit()
+        item_id = item.id
+    page = client.get(f"/editor/announcements/{item_id}/revisions/diff?from=1&to=2")
+    assert page.status_code == 200
+    assert "<script>alert" not in page.text
+    assert 'Safe &lt;<ins>script</ins>&gt;<ins>alert(1)</ins>&lt;/<ins>script</ins>&gt; text.' \
+        in page.text
