@@ -64,10 +64,14 @@ def test_sign_in_works_and_stays_limited_per_account(down_app: Flask) -> None:
     for n in range(5):  # ACCOUNT_LIMIT: 5 failures a minute, counted in memory now
         assert _login(down_app.test_client(), alice.email, "wrong") == 200, n
     assert _login(down_app.test_client(), alice.email, factories.PASSWORD) == 429
-    # Signed in, the dashboard shows what it can: the Redis figures are "unavailable".
+    # Signed in, the dashboard shows what it can, and its health line says Redis is down;
+    # the pipeline page's Redis figures are "unavailable".
     page = client.get("/editor/")
     assert page.status_code == 200
-    text = page.get_data(as_text=True)
+    assert "Redis cannot be reached right now" in page.get_data(as_text=True)
+    details = client.get("/editor/pipeline")
+    assert details.status_code == 200
+    text = details.get_data(as_text=True)
     assert "unavailable" in text and "Unavailable" in text
 
 
