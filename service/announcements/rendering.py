@@ -7,6 +7,7 @@ or ``javascript:`` URL survives into a page, a feed or an email.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urljoin
 
 import nh3
@@ -38,8 +39,9 @@ _RTL_SUBTAGS = frozenset({"ar", "arc", "ckb", "dv", "fa", "he", "ku", "ps", "sd"
                           "yi"})
 
 
-def sanitize_html(html: str) -> str:
-    """Clean HTML from any source (Markdown output, imported content) to the allow-list."""
+def _clean(html: str, attribute_filter: Callable[[str, str, str], str | None] | None = None
+           ) -> str:
+    """The one allow-list every page, feed and email is cleaned with."""
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,
@@ -47,7 +49,13 @@ def sanitize_html(html: str) -> str:
         url_schemes=URL_SCHEMES,
         link_rel="noopener noreferrer",
         strip_comments=True,
+        attribute_filter=attribute_filter,
     )
+
+
+def sanitize_html(html: str) -> str:
+    """Clean HTML from any source (Markdown output, imported content) to the allow-list."""
+    return _clean(html)
 
 
 def with_absolute_urls(html: str, page_url: str) -> str:
@@ -60,15 +68,7 @@ def with_absolute_urls(html: str, page_url: str) -> str:
             return urljoin(page_url, value)
         return value
 
-    return nh3.clean(
-        html,
-        tags=ALLOWED_TAGS,
-        attributes=ALLOWED_ATTRIBUTES,
-        url_schemes=URL_SCHEMES,
-        link_rel="noopener noreferrer",
-        strip_comments=True,
-        attribute_filter=absolute,
-    )
+    return _clean(html, absolute)
 
 
 def render_markdown(text: str) -> str:
