@@ -110,14 +110,14 @@ def _seed(app: Any, start: int, upto: int) -> None:
 def _baseline(app: Any, rounds: int = 30) -> float:
     """Seconds to render the three formats of the newest 50 announcements in memory."""
     from service.database import db
-    from service.feeds import archives, build
+    from service.feeds import archives, documents
     from service.feeds.formats import FORMATS
 
     with app.app_context():
-        where, row = build._scope_filter("all")
+        where, row = documents.scope_filter("all")
         newest = archives.layout("all").newest
-        meta = build._meta("all", row, where)
-        items = build._items(where, "all", (max(1, newest - 49), None))
+        meta = documents.feed_meta("all", row, where)
+        items = documents.feed_items(where, "all", (max(1, newest - 49), None))
         db.session.rollback()
     times = []
     for _ in range(rounds):

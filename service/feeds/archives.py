@@ -33,6 +33,7 @@ import json
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import current_app
@@ -85,13 +86,14 @@ def layout(scope: str) -> Layout:
 
 
 def assign(scope: str, where: sa.ColumnElement[bool] | None,
-           only: Collection[int] | None = None, newest: int | None = None) -> None:
+           only: Collection[int] | None = None, newest: int | None = None) -> int:
     """Give the scope's published announcements that have no position yet the next ones, in
     publishing order; ``only``: just these ids (a publish), else every one (a catch-up, which
     reads the whole scope). One INSERT ... SELECT; the caller holds the scope's build lock and
-    commits; ``newest``: the scope's highest position, when the caller has just read it."""
+    commits; ``newest``: the scope's highest position, when the caller has just read it.
+    Returns how many were placed (they took the positions right above ``newest``)."""
     if only is not None and not only:
-        return
+        return 0
     base = layout(scope).newest if newest is None else newest  # the caller may know it
     placed = sa.exists().where(FeedPosition.scope == scope,
                                FeedPosition.announcement_id == Announcement.id)
@@ -103,8 +105,11 @@ def assign(scope: str, where: sa.ColumnElement[bool] | None,
         select = select.where(where)
     if only is not None:
         select = select.where(Announcement.id.in_(sorted(only)))
-    db.session.execute(sa.insert(FeedPosition).from_select(
-        ["scope", "position", "announcement_id"], select))
+    result = cast(sa.CursorResult[Any], db.session.execute(sa.insert(FeedPosition).from_select(
+        ["scope", "position", "announcement_id"], select)))  # an INSERT's result has a rowcount
+    if result.rowcount < 0:  # a driver that cannot tell: count them
+        return layout(scope).newest - base
+    return result.rowcount
 
 
 def pages_holding(scope: str, ids: Collection[int], lay: Layout) -> set[int]:

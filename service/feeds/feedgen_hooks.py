@@ -21,7 +21,28 @@ DC_NS = "http://purl.org/dc/elements/1.1/"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 
-class DublinCore(BaseExtension):  # type: ignore[misc]  # feedgen ships no type information
+ATOM_NS = "http://www.w3.org/2005/Atom"
+
+
+class RssChannel(BaseExtension):  # type: ignore[misc]  # feedgen ships no type information
+    """``<atom:link rel="hub">`` after the channel's self link (feedgen writes only
+    rel="self" in RSS), added before feedgen appends the items."""
+
+    hubs: tuple[str, ...] = ()
+
+    def extend_rss(self, feed: etree._Element) -> etree._Element:
+        if not self.hubs:
+            return feed
+        channel = feed.find("channel")
+        self_link = None if channel is None else channel.find(f"{{{ATOM_NS}}}link")
+        if self_link is None:
+            raise ValueError("feedgen wrote RSS without a channel and its self link")
+        for hub in reversed(self.hubs):
+            self_link.addnext(self_link.makeelement(f"{{{ATOM_NS}}}link", href=hub, rel="hub"))
+        return feed
+
+
+class DublinCore(RssChannel):
     """Declares the dc: prefix on <rss> so lxml does not invent ns0: for dc:creator and
     dc:language."""
 

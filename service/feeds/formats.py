@@ -41,7 +41,6 @@ from datetime import UTC, datetime
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
-from lxml import etree
 
 from service.feeds import enclosures
 from service.feeds import feedgen_hooks as hooks
@@ -174,28 +173,11 @@ def _feedgen(
     return fg
 
 
-def _serialize_rss(fg: FeedGenerator, hubs: tuple[str, ...] = ()) -> bytes:
+def _serialize_rss(fg: FeedGenerator) -> bytes:
     out: bytes = fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
-    if hubs:
-        out = _add_rss_hubs(out, hubs)
     # lxml writes &amp; &lt; &gt;; the RSS profile asks plain text for hex references.
     # Equivalent XML everywhere, including inside escaped HTML.
     return out.replace(b"&amp;", b"&#x26;").replace(b"&lt;", b"&#x3C;").replace(b"&gt;", b"&#x3E;")
-
-
-def _add_rss_hubs(out: bytes, hubs: tuple[str, ...]) -> bytes:
-    """``<atom:link rel="hub">`` after the self link: feedgen writes only rel="self" in RSS."""
-    root = etree.fromstring(out)
-    channel = root.find("channel")
-    self_link = None if channel is None else channel.find(f"{{{ATOM_NS}}}link")
-    if channel is None or self_link is None:
-        raise ValueError("feedgen wrote RSS without a channel and its self link")
-    at = list(channel).index(self_link) + 1
-    for offset, hub in enumerate(hubs):
-        link = etree.Element(f"{{{ATOM_NS}}}link", href=_clean(hub), rel="hub")
-        link.tail = self_link.tail
-        channel.insert(at + offset, link)
-    return etree.tostring(root, pretty_print=True, encoding="UTF-8", xml_declaration=True)
 
 
 def render_rss(meta: FeedMeta, items: list[FeedItem]) -> bytes:
@@ -205,8 +187,9 @@ def render_rss(meta: FeedMeta, items: list[FeedItem]) -> bytes:
                       for item in items)
     images = any(item.image is not None for item in items)
     namespaces = (hooks.DublinCoreMedia if images else hooks.DublinCore if dublin_core
-                  else BaseExtension)
+                  else hooks.RssChannel)
     fg = _feedgen(meta, namespaces, hooks.RssItem)
+    fg.newsroom.hubs = tuple(_clean(hub) for hub in meta.hubs)
     # feedgen takes the channel <link> from the *last* link given, the atom:link from the
     # first rel="self" one.
     fg.link([
@@ -239,7 +222,7 @@ def render_rss(meta: FeedMeta, items: list[FeedItem]) -> bytes:
         fe.newsroom.image = _image(item)
         if item.language != meta.language:
             fe.newsroom.language = _clean(item.language)
-    return _serialize_rss(fg, meta.hubs)
+    return _serialize_rss(fg)
 
 
 def render_atom(meta: FeedMeta, items: list[FeedItem]) -> bytes:

@@ -13,6 +13,7 @@ import hashlib
 import os
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from email.utils import formatdate
 from pathlib import Path
@@ -56,20 +57,37 @@ def get(conn: redis.Redis, scope: str, fmt: str) -> StoredFeed | None:
     )
 
 
+Version = tuple[bytes | None, bytes | None, bytes | None]  # stored etag, lmts, link
+_VERSION_FIELDS = ("etag", "lmts", "link")
+
+
+def versions(conn: redis.Redis, scope: str, fmts: Iterable[str]) -> dict[str, Version]:
+    """What is stored now for several formats of one document, in one round trip, for
+    :func:`put`'s ``current`` (a build stores three formats one after another)."""
+    wanted = list(fmts)
+    pipe = conn.pipeline(transaction=False)
+    for fmt in wanted:
+        pipe.hmget(key(scope, fmt), list(_VERSION_FIELDS))
+    replies = cast(list[list[bytes | None]], pipe.execute())  # a sync client's replies
+    return {fmt: (reply[0], reply[1], reply[2]) for fmt, reply in zip(wanted, replies,
+                                                                       strict=True)}
+
+
 def put(
     conn: redis.Redis, scope: str, fmt: str, body: bytes, content_type: str,
-    export_dir: Path | None = None, link: str = "",
+    export_dir: Path | None = None, link: str = "", current: Version | None = None,
 ) -> bool:
     """Store one built document; returns True when its bytes changed.
 
-    Callers hold the scope's build lock, so the read-compare-write here does not race.
+    Callers hold the scope's build lock, so the read-compare-write here does not race;
+    ``current`` is what :func:`versions` read under that lock (None: read it here).
     """
     etag = '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
     now = time.time()
-    current, current_ts, current_link = cast(  # a sync client's reply (see get)
-        list[bytes | None], conn.hmget(key(scope, fmt), ["etag", "lmts", "link"])
-    )
-    if current is not None and current_ts is not None and current.decode() == etag:
+    if current is None:
+        current = versions(conn, scope, (fmt,))[fmt]
+    current_etag, current_ts, current_link = current
+    if current_etag is not None and current_ts is not None and current_etag.decode() == etag:
         changed = False
         modified = int(current_ts)
     else:
@@ -90,7 +108,7 @@ def put(
     pipe.execute()
     if export_dir is not None:
         target = export_dir / export_path(scope, fmt)
-        if changed or _exported_at(target) != modified:
+        if changed or _exported_at(target) != modified or not _twin(target).exists():
             # Also when the bytes are unchanged: another process (one with no export
             # directory, or whose write failed) may have stored this version first.
             export(target, body, modified)
@@ -108,7 +126,7 @@ def remove(conn: redis.Redis, scope: str, fmt: str, export_dir: Path | None = No
     if export_dir is not None:
         target = export_dir / export_path(scope, fmt)
         target.unlink(missing_ok=True)
-        target.with_name(target.name + ".gz").unlink(missing_ok=True)
+        _twin(target).unlink(missing_ok=True)
 
 
 def _exported_at(target: Path) -> int | None:
@@ -124,17 +142,29 @@ def export_path(scope: str, fmt: str) -> str:
     return scopes.path(scope, fmt).removeprefix("feeds/")
 
 
+def _twin(target: Path) -> Path:
+    return target.with_name(target.name + ".gz")
+
+
+# zlib's default: within about 1% of level 9's size on feeds, at two thirds of its time
+# (a 280 KB Atom feed: 7 ms against 11 ms on the 2-core dev machine).
+GZIP_LEVEL = 6
+
+
 def export(target: Path, body: bytes, modified: int) -> None:
     """Write the file the front server serves, and its gzip twin for ``gzip_static``.
 
     The files' mtime is the feed's Last-Modified: nginx derives its ETag from mtime and size,
     so a change within the same second still gets a new ETag, and both tiers agree on dates.
-    The compressed copy goes first, so no client sees a gzip older than the plain file.
+    The old twin goes first and the new one comes last, so no client is ever served a gzip
+    older than the plain file, and compressing is not on the path to readers seeing the
+    change: in between, nginx finds no twin and compresses the plain file on the fly.
     """
     target.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
-    compressed = gzip.compress(body, compresslevel=9, mtime=modified)
-    _replace(target.with_name(target.name + ".gz"), compressed, modified)
+    twin = _twin(target)
+    twin.unlink(missing_ok=True)
     _replace(target, body, modified)
+    _replace(twin, gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=modified), modified)
 
 
 def _replace(target: Path, body: bytes, modified: int) -> None:

@@ -60,10 +60,25 @@ def distribute(scope_list: set[str] | list[str]) -> list[str]:
         return _distribute(scope_list)
 
 
+def _watched(scope_list: set[str] | list[str]) -> list[topics.Topic]:
+    """The topics of these scopes anyone is told about: all of them when external hubs are
+    pinged, else only those with an active subscription (one query). A topic nobody follows
+    keeps its last distributed state, so its next change after someone subscribes still
+    compares with what was last sent."""
+    every = topics.of_scopes(scope_list)
+    if current_app.config["SETTINGS"].websub_hubs:
+        return every
+    s = WebSubSubscription
+    followed = {(scope, fmt) for scope, fmt in db.session.execute(
+        sa.select(s.scope, s.fmt).distinct()
+        .where(s.scope.in_({scope for scope, _ in every}), s.expires_at > utcnow()))}
+    return [topic for topic in every if topic in followed]
+
+
 def _distribute(scope_list: set[str] | list[str]) -> list[str]:
     conn = get_redis()
     changed: list[str] = []
-    for scope, fmt in topics.of_scopes(scope_list):
+    for scope, fmt in _watched(scope_list):
         stored = cast(bytes | None, conn.hget(store.key(scope, fmt), "etag"))  # a sync reply
         if stored is None:
             continue  # no document (an unknown or no longer public tag): nothing to send

@@ -11,7 +11,7 @@ from flask import Flask
 from service.announcements import publishing, translations
 from service.announcements.models import Status
 from service.database import db
-from service.feeds import archives, build, scopes
+from service.feeds import archives, documents, scopes
 from service.feeds.formats import render_rss
 from tests.feeds.test_formats import NS, XML_LANG, assert_valid_atom, make_items, make_meta, xml
 
@@ -37,15 +37,15 @@ def test_built_feeds_carry_each_translation_in_its_language(ctx: Flask) -> None:
     db.session.commit()
     archives.assign(scopes.ALL, None, None)  # what the feeds consumer does on the event
     db.session.commit()
-    documents = build.render_scope(scopes.ALL)
-    atom = assert_valid_atom(documents["atom"][1])
+    rendered = documents.render_scope(scopes.ALL)
+    atom = assert_valid_atom(rendered["atom"][1])
     by_title = {e.findtext("{http://www.w3.org/2005/Atom}title"): e.get(XML_LANG)
                 for e in atom.iterfind("{http://www.w3.org/2005/Atom}entry")}
     assert by_title == {"اتفاقية محطة أرضية": "ar", "Ground station agreement": None}
-    rss = xml(documents["rss"][1])
+    rss = xml(rendered["rss"][1])
     assert [i.findtext("dc:language", namespaces=NS) for i in rss.iterfind("channel/item")
             if i.findtext("title") == "اتفاقية محطة أرضية"] == ["ar"]
-    feed = json.loads(documents["json"][1])
+    feed = json.loads(rendered["json"][1])
     assert {i["title"]: i["language"] for i in feed["items"]} == {
         "اتفاقية محطة أرضية": "ar", "Ground station agreement": "en"}
     assert feed["language"] == "en"

@@ -11,7 +11,7 @@ from flask import Flask
 
 from service.announcements.models import Announcement
 from service.database import db
-from service.feeds import build
+from service.feeds import build, documents
 from tests import factories
 from tests.feeds.test_formats import assert_valid_atom, assert_valid_json_feed
 
@@ -31,18 +31,18 @@ def test_same_second_publishes_get_distinct_atom_and_json_times(ctx: Flask) -> N
         factories.announcement(ctx, title=f"Burst {number}", tags=["burst"],
                                published_at=SECOND.replace(microsecond=ms * 1000 + 7))
     build.rebuild_scope("tag:burst")  # places them in the tag's history, as the worker does
-    documents = {fmt: body for fmt, (_, body) in build.render_scope("tag:burst").items()}
-    root = assert_valid_atom(documents["atom"])
+    rendered = {fmt: body for fmt, (_, body) in documents.render_scope("tag:burst").items()}
+    root = assert_valid_atom(rendered["atom"])
     published = [e.findtext(f"{ATOM}published") for e in root.iter(f"{ATOM}entry")]
     assert published == ["2026-12-01T10:00:00.999+00:00", "2026-12-01T10:00:00.250+00:00",
                          "2026-12-01T10:00:00.005+00:00"]
     updated = [e.findtext(f"{ATOM}updated") for e in root.iter(f"{ATOM}entry")]
     assert root.findtext(f"{ATOM}updated") == max(updated)
-    assert not feedparser.parse(documents["atom"]).bozo
-    items = assert_valid_json_feed(documents["json"])["items"]
+    assert not feedparser.parse(rendered["atom"]).bozo
+    items = assert_valid_json_feed(rendered["json"])["items"]
     assert [i["date_published"] for i in items] == [
         "2026-12-01T10:00:00.999Z", "2026-12-01T10:00:00.250Z", "2026-12-01T10:00:00.005Z"]
     # RSS keeps RFC 822 dates: one second for all three.
-    rss = feedparser.parse(documents["rss"])
+    rss = feedparser.parse(rendered["rss"])
     assert {e.published for e in rss.entries} == {"Tue, 01 Dec 2026 10:00:00 +0000"}
-    assert json.loads(documents["json"])["items"][0]["title"] == "Burst 2"
+    assert json.loads(rendered["json"])["items"][0]["title"] == "Burst 2"

@@ -20,7 +20,7 @@ from lxml import etree
 from service.announcements import publishing
 from service.announcements.models import Announcement
 from service.database import db
-from service.feeds import build
+from service.feeds import build, documents
 from service.feeds.formats import render_atom, render_json, render_rss
 from service.feeds.tombstones import NS, Tombstone
 from tests import factories
@@ -102,7 +102,7 @@ def test_rss_and_json_feed_show_no_tombstones(fmt: str) -> None:
 def _documents(scope: str) -> dict[str, bytes]:
     db.session.rollback()
     build.rebuild_scope(scope)  # places new announcements in the scope's history, as a build does
-    return {fmt: body for fmt, (_, body) in build.render_scope(scope).items()}
+    return {fmt: body for fmt, (_, body) in documents.render_scope(scope).items()}
 
 
 def _retract(item_id: int, reason: str | None) -> None:
@@ -151,7 +151,7 @@ def test_no_reason_gives_a_tombstone_without_a_comment(ctx: Flask) -> None:
     _retract(item_id, None)
     [(ref, _, comment)] = _stones(assert_valid_atom(_documents("all")["atom"]))
     assert comment is None
-    assert ref == build.entry_id(db.session.get(Announcement, item_id).uid)
+    assert ref == documents.entry_id(db.session.get(Announcement, item_id).uid)
 
 
 def _move_retraction_back(item_id: int, by: timedelta) -> None:

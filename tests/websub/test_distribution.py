@@ -17,9 +17,8 @@ from lxml import etree
 
 from service import outbox
 from service.database import db
-from service.feeds import store
 from service.websub import distribution
-from service.websub.models import TopicState, WebSubSubscription
+from service.websub.models import WebSubSubscription
 from tests import factories
 from tests.outbound.receiver import Receiver
 from tests.waiting import wait_for
@@ -62,12 +61,14 @@ def test_discover_subscribe_receive_signed(clean_app: Flask, client: FlaskClient
         "hub.secret": secret})
     assert answer.status_code == 202
     wait_for(lambda: _subscribed(clean_app))
-    for n, title in enumerate(["Second light", "Third light"], start=1):
+    for title in ["Second light", "Third light"]:
         published = time.monotonic()
         factories.announcement(clean_app, title=title)
-        post = receiver.wait_posts(n, timeout=5)[-1]
+        # The first document's own push may still reach the new subscriber just before (the
+        # hub sent that change while they were subscribed): wait for the one with the title.
+        post = wait_for(lambda title=title: next(
+            (p for p in receiver.posts() if title.encode() in p.body), None), timeout=5)
         assert post.at - published < 1.0, post.at - published  # within a second
-        assert title.encode() in post.body
         assert post.headers["content-type"] == "application/atom+xml; charset=utf-8"
         assert f'<{topic}>; rel="self"' in post.headers["link"]
         expected = hmac.new(secret.encode(), post.body, hashlib.sha256).hexdigest()
@@ -100,12 +101,8 @@ def test_nothing_for_expired_or_unsubscribed(ctx: Flask, receiver: Receiver,
         from service.feeds import build
 
         build.rebuild(["all"])
-        # The session's worker may handle the publish event first: whoever runs first
-        # distributes the changed documents, and a second run finds nothing.
-        distribution.distribute(["all"])
-        etag = ctx.extensions["redis"].hget(store.key("all", "atom"), "etag").decode()
-        state = db.session.scalar(sa.select(TopicState).filter_by(scope="all", fmt="atom"))
-        assert state is not None and state.etag == etag
+        # Nobody follows the topic now: whoever runs first (the session's worker may handle
+        # the publish event) schedules nothing, and says no topic changed for anyone.
         assert distribution.distribute(["all"]) == []
         time.sleep(0.5)
         assert receiver.posts() == [] and other.posts() == []

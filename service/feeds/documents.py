@@ -1,0 +1,210 @@
+"""What a feed document holds, read from the database and rendered in every format.
+
+A document is a scope's subscription feed or one of its archive pages: its metadata
+(:func:`meta`), its items at a range of the scope's positions (:func:`items`), and the three
+formats rendered from them (:func:`render`). Pure reads; storing and locking are ``build``'s.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import selectinload
+
+from service import urls
+from service.announcements import queries
+from service.announcements.models import Announcement, Partner, Status, Tag
+from service.database import db, utcnow
+from service.feeds import archives, discovery, enclosures, scopes
+from service.feeds.enclosures import FeedImage
+from service.feeds.formats import FORMATS, FeedItem, FeedMeta
+from service.feeds.models import FeedPosition
+from service.feeds.tombstones import Tombstone
+from service.media import library
+
+AUTHOR = "International Partnerships Office"  # every item's author (RSS dc:creator)
+FEED_IMAGE_WIDTH = 1600
+
+
+class UnknownScope(LookupError):
+    """No such tag or partner, or none readers may know of yet (``queries.is_public``)."""
+
+
+def scope_filter(scope: str) -> tuple[sa.ColumnElement[bool] | None, Tag | Partner | None]:
+    kind, slug = scopes.split(scope)
+    if kind == scopes.ALL or slug is None:  # split gives a slug to every other kind
+        return None, None
+    if kind == "tag":
+        tag = queries.public_by_slug(Tag, slug)
+        if tag is None:
+            raise UnknownScope(scope)
+        return Announcement.tags.any(Tag.id == tag.id), tag
+    partner = queries.public_by_slug(Partner, slug)
+    if partner is None:
+        raise UnknownScope(scope)
+    return Announcement.partners.any(Partner.id == partner.id), partner
+
+
+def entry_id(uid: uuid.UUID) -> str:
+    """An announcement's id in every feed (Atom id, RSS guid, JSON id, tombstone ref)."""
+    return f"urn:uuid:{uid}"
+
+
+def _tombstones(where: sa.ColumnElement[bool] | None) -> tuple[Tombstone, ...]:
+    """The scope's announcements retracted in the last ``TOMBSTONE_DAYS``, newest first."""
+    days = current_app.config["SETTINGS"].tombstone_days
+    if days <= 0:
+        return ()
+    query = (
+        sa.select(Announcement.uid, Announcement.retracted_at, Announcement.retraction_reason)
+        .where(Announcement.status == Status.RETRACTED,
+               Announcement.retracted_at >= utcnow() - timedelta(days=days))
+        .order_by(Announcement.retracted_at.desc(), Announcement.id.desc())
+        .limit(current_app.config["FEED_SIZE"])
+    )
+    if where is not None:
+        query = query.where(where)
+    rows: Iterable[tuple[uuid.UUID, datetime | None, str | None]] = db.session.execute(query)
+    return tuple(Tombstone(entry_id(uid), when, reason or "")
+                 for uid, when, reason in rows if when is not None)  # the filter saw to it
+
+
+def feed_meta(scope: str, row: Tag | Partner | None, where: sa.ColumnElement[bool] | None
+              ) -> FeedMeta:
+    kind, slug = scopes.split(scope)
+    if row is None:
+        title, description, home = ("Newsroom: all announcements",
+                                    "Announcements of the international partnerships office.",
+                                    urls.absolute("/"))
+    elif kind == "tag":
+        title, description, home = (f"Newsroom: {row.name}",
+                                    f"Announcements tagged {row.name}.", urls.tag(row.slug))
+    else:
+        title, description, home = (f"Newsroom: {row.name}",
+                                    f"Announcements about our partnership with {row.name}.",
+                                    urls.partner(row.slug))
+    retracted = sa.select(sa.func.max(Announcement.updated_at)).where(
+        Announcement.status == Status.RETRACTED
+    )
+    if where is not None:
+        retracted = retracted.where(where)
+    return FeedMeta(
+        id="urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, urls.absolute(f"/feeds/{scope}"))),
+        title=title,
+        description=description,
+        home_url=home,
+        self_urls={fmt: urls.feed(scopes.path(scope, fmt)) for fmt in scopes.FILENAMES},
+        language="en",
+        author_name=AUTHOR,
+        updated=db.session.scalar(retracted),
+        hubs=discovery.hub_urls(),
+        tombstones=_tombstones(where),
+    )
+
+
+def feed_items(where: sa.ColumnElement[bool] | None, scope: str,
+               positions: tuple[int, int | None]) -> list[FeedItem]:
+    """The scope's published items at these positions (last: None, to the newest), newest
+    first; a range of the primary key, so the cost does not grow with the history."""
+    first, last = positions
+    query = (
+        sa.select(Announcement)
+        .join(FeedPosition, FeedPosition.announcement_id == Announcement.id)
+        .where(Announcement.status == Status.PUBLISHED, FeedPosition.scope == scope,
+               FeedPosition.position >= first)
+        .options(selectinload(Announcement.tags), selectinload(Announcement.partners))
+        .order_by(Announcement.published_at.desc(), Announcement.id.desc())
+    )
+    if last is not None:
+        query = query.where(FeedPosition.position <= last)
+    if where is not None:
+        query = query.where(where)
+    items: list[FeedItem] = []
+    for a in db.session.scalars(query):
+        published = _published_at(a)
+        url = urls.announcement(a.slug)
+        image = _feed_image(a)
+        items.append(FeedItem(
+            id=entry_id(a.uid),
+            url=url,
+            title=a.title,
+            summary=a.summary,
+            content_html=enclosures.content_html(a.summary, a.body_html, url, image),
+            published=published,
+            updated=max(a.updated_at, published),
+            language=a.language,
+            categories=tuple((t.slug, t.name) for t in a.tags)
+            + tuple((p.slug, p.name) for p in a.partners),
+            author_name=AUTHOR,
+            image=image,
+        ))
+    return items
+
+
+def _feed_image(announcement: Announcement) -> FeedImage | None:
+    """The featured image's copy feeds carry: 1600 wide, or the original when narrower."""
+    if announcement.image is None:
+        return None
+    size = library.rendition(announcement.image, FEED_IMAGE_WIDTH)
+    return FeedImage(library.url(str(size["name"])), str(size["type"]), int(size["bytes"]),
+                     int(size["width"]), int(size["height"]), announcement.image.alt)
+
+
+def _published_at(announcement: Announcement) -> datetime:
+    """When a published announcement was published (publishing sets it with the status)."""
+    if announcement.published_at is None:
+        raise ValueError(f"{announcement!r} is published but has no published_at")
+    return announcement.published_at
+
+
+# Atom first: /feeds/atom.xml is the most read feed, and build stores in this order.
+_ORDER = ("atom", *(fmt for fmt in FORMATS if fmt != "atom"))
+
+
+def render(meta: FeedMeta, items: list[FeedItem], links: archives.Links
+           ) -> Iterator[tuple[str, tuple[str, bytes]]]:
+    """``(fmt, (content type, bytes))`` of each format, Atom first, each rendered only when
+    the one before it has been stored."""
+    for fmt in _ORDER:
+        ctype, renderer = FORMATS[fmt]
+        yield fmt, (ctype, archives.decorate(fmt, renderer(meta, items), links))
+
+
+def page_meta(meta: FeedMeta, scope: str, number: int) -> FeedMeta:
+    """An archive page says what the subscription feed says, minus what only it carries (hubs:
+    pages are no WebSub topic; tombstones; the retraction time, so a page's bytes depend on its
+    own items alone)."""
+    document = scopes.page(scope, number)
+    return dataclasses.replace(
+        meta, title=f"{meta.title} (archive page {number})",
+        self_urls={fmt: archives.url(document, fmt) for fmt in scopes.FILENAMES},
+        updated=None, hubs=(), tombstones=())
+
+
+def render_scope(scope: str) -> dict[str, tuple[str, bytes]]:
+    """The subscription feed of one scope in every format: ``{fmt: (content type, bytes)}``.
+    Raises UnknownScope."""
+    where, row = scope_filter(scope)
+    lay = archives.layout(scope)
+    return dict(render(feed_meta(scope, row, where),
+                       feed_items(where, scope, (lay.first_current, None)),
+                       archives.subscription_links(scope, lay)))
+
+
+def render_page(scope: str, number: int) -> dict[str, tuple[str, bytes]]:
+    """Archive page ``number`` of one scope in every format. Raises UnknownScope, and
+    LookupError for a page that does not exist (yet)."""
+    where, row = scope_filter(scope)
+    lay = archives.layout(scope)
+    if not 1 <= number <= lay.archived:
+        raise LookupError(f"{scope} has no archive page {number}")
+    return dict(render(page_meta(feed_meta(scope, row, where), scope, number),
+                       feed_items(where, scope, lay.positions(number)),
+                       archives.page_links(scope, number, lay)))
+
+
