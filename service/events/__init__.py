@@ -10,7 +10,7 @@ the feed rebuild, as readers poll feeds most, then WebSub, which sends the rebui
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from flask import current_app
@@ -39,14 +39,23 @@ PUSH_CONSUMERS: Mapping[str, outbox.Consumer] = {
     "webhooks": webhooks.send_to_endpoints,
     "websub": websub.distribute_changed_topics,
 }
+# Whether a push consumer has anyone to send an event to: no task for nobody.
+PUSH_WANTED: Mapping[str, Callable[[str, dict[str, Any]], bool]] = {
+    "webhooks": webhooks.wanted,
+    "websub": websub.wanted,
+}
 
 
 def hand_off(name: str) -> outbox.Consumer:
     """A consumer that queues ``events.push`` for push consumer ``name``, so neither the feed
     rebuild nor the mail hand-off of this event waits on scheduling thousands of deliveries.
-    Both push consumers are idempotent, so a retried hand-off is harmless."""
+    Both push consumers are idempotent, so a retried hand-off is harmless. When nobody would
+    get anything (no endpoint, no subscriber, no external hub) nothing is queued: the task
+    would only take a worker's slot from the next event."""
 
     def queue_push(kind: str, payload: dict[str, Any]) -> None:
+        if not PUSH_WANTED[name](kind, payload):
+            return
         if not send_now(current_app.extensions["celery"], PUSH_TASK, name, kind, payload):
             raise PushQueueUnavailable(f"could not queue {PUSH_TASK} for {name}")
 

@@ -10,7 +10,8 @@ from flask import current_app
 
 from service.database import db
 from service.jobs import send_now
-from service.subscriptions import lifecycle
+from service.subscriptions import lifecycle, mailings
+from service.subscriptions.models import Frequency
 
 START_INSTANT_TASK = "mail.start_instant"
 
@@ -26,6 +27,8 @@ def mail_instant_subscribers(kind: str, payload: dict[str, Any]) -> None:
     the feed builds that share this queue. ``start_instant`` creates the mailing at most once,
     so a re-dispatched event sends nobody a second copy.
     """
+    if not mailings.has_recipients(Frequency.INSTANT):
+        return  # nobody takes instant mail: no mailing, no task
     if not send_now(current_app.extensions["celery"], START_INSTANT_TASK,
                     payload["announcement_id"]):
         raise MailQueueUnavailable(f"could not queue {START_INSTANT_TASK}")

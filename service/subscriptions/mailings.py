@@ -41,6 +41,14 @@ def _batch_size() -> int:
     return size
 
 
+def has_recipients(frequency: Frequency) -> bool:
+    """Whether any confirmed subscriber takes mail at this frequency (an index lookup)."""
+    found = db.session.scalar(sa.select(sa.exists().where(
+        Subscriber.status == SubscriberStatus.CONFIRMED, Subscriber.frequency == frequency)))
+    db.session.rollback()
+    return bool(found)
+
+
 def _ranges(frequency: Frequency, size: int) -> Iterator[tuple[int, int]]:
     """Consecutive id ranges of at most ``size`` confirmed subscribers (keyset pagination)."""
     last = 0

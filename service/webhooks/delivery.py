@@ -46,6 +46,17 @@ def body(event_type: str, at: datetime, data: dict[str, Any]) -> str:
                       separators=(",", ":"), ensure_ascii=False)
 
 
+def wanted(kind: str, payload: dict[str, Any]) -> bool:
+    """Whether any enabled endpoint takes this event type (one small query), so a publish
+    that no endpoint listens for queues no push task at all."""
+    if kind not in endpoints.EVENT_TYPES:
+        return False
+    types = db.session.scalars(
+        sa.select(WebhookEndpoint.events).where(WebhookEndpoint.enabled.is_(True))).all()
+    db.session.rollback()
+    return any(kind in events for events in types)
+
+
 def send_to_endpoints(kind: str, payload: dict[str, Any]) -> None:
     """The push consumer: one message per subscribed, enabled endpoint, queued in batches."""
     if kind not in endpoints.EVENT_TYPES:

@@ -50,6 +50,16 @@ def distribute_changed_topics(kind: str, payload: dict[str, Any]) -> None:
         distribute(scopes_of(events.AnnouncementEvent.from_outbox(kind, payload)))
 
 
+def wanted(kind: str, payload: dict[str, Any]) -> bool:
+    """Whether this event could send anything: external hubs are pinged, or someone follows
+    one of its topics (one query), so a publish nobody follows queues no push task."""
+    if kind not in _VISIBLE:
+        return False
+    found = bool(_watched(scopes_of(events.AnnouncementEvent.from_outbox(kind, payload))))
+    db.session.rollback()
+    return found
+
+
 def distribute(scope_list: set[str] | list[str]) -> list[str]:
     """Schedule deliveries for every topic of these scopes whose document changed; returns
     the changed topics' URLs. Retries once when a concurrent run created the same state."""
