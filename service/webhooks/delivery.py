@@ -61,8 +61,9 @@ def send_to_endpoints(kind: str, payload: dict[str, Any]) -> None:
     targets = [e for e in db.session.scalars(
         sa.select(WebhookEndpoint).where(WebhookEndpoint.enabled.is_(True))
         .order_by(WebhookEndpoint.id)) if kind in e.events]
-    made = {message.endpoint_id for message in db.session.scalars(
-        sa.select(WebhookMessage).where(WebhookMessage.event_key == key))}
+    made = set(db.session.scalars(sa.select(WebhookMessage.endpoint_id).where(  # the unique
+        WebhookMessage.endpoint_id.in_([e.id for e in targets]),  # (endpoint, key) index
+        WebhookMessage.event_key == key)))
     fresh = [e for e in targets if e.id not in made]  # a relayed event makes none twice
     if not fresh:
         db.session.rollback()
