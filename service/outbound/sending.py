@@ -137,11 +137,13 @@ def _send_all(outgoing: dict[int, Outgoing], handler: Handler, slot_seconds: flo
     answers: dict[int, _Answer] = {}
     lanes: list[tuple[deque[int], int]] = []
     try:
-        for rows in by_destination.values():
+        for destination, rows in by_destination.items():
             url = outgoing[rows[0]].url
             tokens = limits.acquire_many(conn, url, config.outbound_per_destination,
-                                         slot_seconds, min(PARALLEL, len(rows)), SLOT_WAIT)
+                                         slot_seconds, _wanted(destination, len(rows)),
+                                         SLOT_WAIT)
             held.append((url, tokens))
+            _note_held(destination, len(tokens))
             if tokens:
                 lanes.append((deque(rows), len(tokens)))
             else:
@@ -150,6 +152,7 @@ def _send_all(outgoing: dict[int, Outgoing], handler: Handler, slot_seconds: flo
     finally:
         for url, tokens in held:
             limits.release(conn, url, *tokens)
+            _note_held(limits.destination(url), -len(tokens))
     return {row_id: answers.get(row_id, _Answer(None)) for row_id in outgoing}
 
 
@@ -188,6 +191,26 @@ def _run_lanes(lanes: list[tuple[deque[int], int]], one: Callable[[int], _Answer
     done.wait(wait)
     with lock:
         return dict(answers)
+
+
+_held: dict[str, int] = {}  # slots this process holds per destination, all batches
+_held_lock = threading.Lock()
+
+
+def _wanted(destination: str, rows: int) -> int:
+    """Slots to ask for: no more than the sending threads can use beside the slots this
+    process already holds for the destination (at least one). Slots beyond that would only
+    wait in the threads' queue while batches elsewhere wait for them (a 1,000-callback
+    fan-out to one host held its cap in idle lanes and sent batches back as capped)."""
+    with _held_lock:
+        return max(1, min(PARALLEL, rows, SENDERS - _held.get(destination, 0)))
+
+
+def _note_held(destination: str, change: int) -> None:
+    with _held_lock:
+        _held[destination] = _held.get(destination, 0) + change
+        if _held[destination] <= 0:
+            del _held[destination]
 
 
 _pools: dict[int, ThreadPoolExecutor] = {}
