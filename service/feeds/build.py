@@ -70,17 +70,28 @@ def _store_page(conn: Redis, scope: str, meta: FeedMeta, where: sa.ColumnElement
 
 def rebuild_scope(scope: str, changed: Collection[int] | None = None,
                   every_page: bool = False) -> bool:
-    """Build and store one scope under its lock; False (and its feeds removed) when the tag or
-    partner is unknown or not public.
+    """Build and store one scope; False (and its feeds removed) when the tag or partner is
+    unknown or not public.
 
     ``changed``: the announcements an event is about. Those not placed in the scope's history
     yet get the next positions; the archive pages holding them are rebuilt. None: every
     published announcement of the scope without a position is placed (a catch-up that reads
-    the whole scope: the CLI, tests, a feed built on demand). The subscription feed is always
-    rebuilt and stored first, then a page newly cut and the one before it. ``every_page``:
-    then every archive page (``flask feeds rebuild``). More than ``PAGES_PER_LOCK`` pages are
-    built by :func:`_build_pages`, a batch per lock.
+    the whole scope: the CLI, tests, a feed built on demand). The subscription feed is built
+    and stored first, under the scope's lock; then, a batch per lock, a page newly cut and
+    the one before it, or with ``every_page`` every archive page (``flask feeds rebuild``).
     """
+    pages = _rebuild_subscription(scope, changed)
+    if pages is None:
+        return False
+    _build_pages(get_redis(), scope, None if every_page else sorted(pages))
+    return True
+
+
+def _rebuild_subscription(scope: str, changed: Collection[int] | None) -> set[int] | None:
+    """The subscription feed of one scope, under its lock; returns the archive pages that
+    need building after it (None: the scope does not exist, its feeds are removed). Pages are
+    left to :func:`_build_pages`, so the lock is not held while they render: the next
+    publish's subscription feed never waits behind a page just cut."""
     conn = get_redis()
     with _lock(scope):
         db.session.rollback()  # read what is committed now, not an older snapshot
@@ -91,16 +102,16 @@ def rebuild_scope(scope: str, changed: Collection[int] | None = None,
             # lost it, or one built before the public rule existed.
             db.session.rollback()
             _remove_all(conn, scope, current_app.config["SETTINGS"].feed_export_dir)
-            return False
+            return None
         try:
             before = archives.layout(scope)
             placed = archives.assign(scope, where, changed, before.newest)
             lay = dataclasses.replace(before, newest=before.newest + placed)
             if placed:  # a durable commit only when positions were given
                 db.session.commit()
-            meta = documents.feed_meta(scope, row, where)
             _store(conn, scope, scope, documents.render(
-                meta, documents.feed_items(where, scope, (lay.first_current, None)),
+                documents.feed_meta(scope, row, where),
+                documents.feed_items(where, scope, (lay.first_current, None)),
                 archives.subscription_links(scope, lay)))
             pages = archives.pages_to_rebuild(before, lay)
             if changed is not None and placed < len(set(changed)):
@@ -110,14 +121,9 @@ def rebuild_scope(scope: str, changed: Collection[int] | None = None,
             if lay.archived and not conn.exists(store.key(scopes.page(scope, lay.archived),
                                                           "atom")):
                 pages |= {lay.archived, *([lay.archived - 1] if lay.archived > 1 else [])}
-            batched = every_page or len(pages) > PAGES_PER_LOCK
-            for number in sorted(() if batched else pages, reverse=True):
-                _store_page(conn, scope, meta, where, lay, number)
+            return pages
         finally:
             db.session.rollback()
-    if batched:  # many pages (a catch-up placed many items, or every page): a batch per lock
-        _build_pages(conn, scope, None if every_page else sorted(pages))
-    return True
 
 
 PAGES_PER_LOCK = 20  # a full rebuild lets the workers' builds in between (LOCK_TIMEOUT)
@@ -127,7 +133,12 @@ def _build_pages(conn: Redis, scope: str, numbers: list[int] | None) -> None:
     """Archive pages of a scope (``None``: every one, and pages past the newest removed, e.g.
     after a larger ARCHIVE_PAGE_SIZE), ``PAGES_PER_LOCK`` at a time, each batch under the
     scope's lock from a fresh read, so a publish or edit a worker builds in between is never
-    overwritten by an older page and no lock is held past LOCK_TIMEOUT."""
+    overwritten by an older page and no lock is held past LOCK_TIMEOUT. The few pages of a
+    publish (up to ``PAGES_PER_LOCK``) take the lock one page at a time, so a subscription feed
+    waits behind one page at most."""
+    if numbers is not None and not numbers:
+        return
+    per_lock = PAGES_PER_LOCK if numbers is None or len(numbers) > PAGES_PER_LOCK else 1
     done = 0
     while True:
         with _lock(scope):
@@ -138,13 +149,13 @@ def _build_pages(conn: Redis, scope: str, numbers: list[int] | None) -> None:
                 meta = documents.feed_meta(scope, row, where)
                 wanted = (list(range(1, lay.archived + 1)) if numbers is None
                           else [n for n in numbers if n <= lay.archived])
-                for page in wanted[done:done + PAGES_PER_LOCK]:
+                for page in wanted[done:done + per_lock]:
                     _store_page(conn, scope, meta, where, lay, page)
             except UnknownScope:
                 return
             finally:
                 db.session.rollback()
-            done += PAGES_PER_LOCK
+            done += per_lock
             if done >= len(wanted):
                 if numbers is None:
                     _remove_pages_from(conn, scope, lay.archived + 1,
@@ -169,9 +180,14 @@ def build_page(scope: str, number: int) -> bool:
 
 def rebuild(scope_list: Iterable[str], changed: Collection[int] | None = None,
             every_page: bool = False) -> int:
-    """Rebuild several scopes, the all-announcements feed first (the most read)."""
+    """Rebuild several scopes: every subscription feed first, the all-announcements feed
+    first of all (the most read), then the archive pages they need."""
     ordered = sorted(set(scope_list), key=lambda s: (s != scopes.ALL, s))
-    return sum(rebuild_scope(scope, changed, every_page) for scope in ordered)
+    pending = {scope: _rebuild_subscription(scope, changed) for scope in ordered}
+    for scope, pages in pending.items():
+        if pages is not None and (pages or every_page):
+            _build_pages(get_redis(), scope, None if every_page else sorted(pages))
+    return sum(pages is not None for pages in pending.values())
 
 
 def all_scopes() -> list[str]:
