@@ -184,18 +184,20 @@ def _xml_links(links: Links, fmt: str) -> list[str]:
     return out
 
 
+_JSON_STRING = json.JSONDecoder()  # raw_decode reads one value at an offset
+
+
 def decorate(fmt: str, body: bytes, links: Links) -> bytes:
     """The document with its history links; unchanged when it has none."""
     if fmt == "json":
         if links.prev is None:
             return body
-        feed = json.loads(body)
-        out: dict[str, object] = {}
-        for key, value in feed.items():
-            out[key] = value
-            if key == "feed_url":
-                out["next_url"] = url(links.prev, "json")
-        return json.dumps(out, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        # Right after "feed_url", as re-encoding the whole document with it would put it: the
+        # first '"feed_url":' is that key (in a string value its quotes would be escaped).
+        text = body.decode("utf-8")
+        _, end = _JSON_STRING.raw_decode(text, text.index('"feed_url":"') + 11)
+        next_url = json.dumps(url(links.prev, "json"), ensure_ascii=False)
+        return (text[:end] + ',"next_url":' + next_url + text[end:]).encode("utf-8")
     elements = _xml_links(links, fmt)
     if not elements:
         return body

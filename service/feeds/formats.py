@@ -32,6 +32,8 @@ Choices worth knowing:
 
 from __future__ import annotations
 
+import copy
+import functools
 import html
 import json
 import re
@@ -39,8 +41,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from feedgen.entry import FeedEntry
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
+from lxml import etree
 
 from service.feeds import enclosures
 from service.feeds import feedgen_hooks as hooks
@@ -173,8 +177,9 @@ def _feedgen(
     return fg
 
 
-def _serialize_rss(fg: FeedGenerator) -> bytes:
-    out: bytes = fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+def _serialize_rss(feed: etree._Element) -> bytes:
+    out: bytes = etree.tostring(feed.getroottree(), pretty_print=True, encoding="UTF-8",
+                                xml_declaration=True)
     # lxml writes &amp; &lt; &gt;; the RSS profile asks plain text for hex references.
     # Equivalent XML everywhere, including inside escaped HTML.
     return out.replace(b"&amp;", b"&#x26;").replace(b"&lt;", b"&#x3C;").replace(b"&gt;", b"&#x3E;")
@@ -201,28 +206,41 @@ def render_rss(meta: FeedMeta, items: list[FeedItem]) -> bytes:
     fg.docs(RSS_DOCS)
     if meta.icon_url:
         fg.image(url=meta.icon_url)
+    feed, _ = fg._create_rss()  # noqa: SLF001 (feedgen's tree, to add the cached items to)
+    channel = feed.find("channel")
     for item in items:
-        fe = fg.add_entry(order="append")
-        fe.guid(_clean(item.id), permalink=False)
-        fe.title(_clean(item.title))
-        fe.link(href=item.url)
-        summary = _clean(item.summary)
-        if summary:
-            fe.description(html.escape(summary, quote=False), isSummary=True)
-        content = _clean(item.content_html)
-        if content:
-            fe.content(content)
-        fe.published(_utc(item.published))
-        # RSS shows only the label, so one <category> per distinct label.
-        by_label: dict[str, dict[str, str]] = {}
-        for cat in _categories(item):
-            by_label.setdefault(cat["label"], cat)
-        fe.category(list(by_label.values()) or None)
-        fe.newsroom.creator = _author(item.author_name)
-        fe.newsroom.image = _image(item)
-        if item.language != meta.language:
-            fe.newsroom.language = _clean(item.language)
-    return _serialize_rss(fg)
+        channel.append(copy.deepcopy(_rss_item(item, meta.language)))
+    return _serialize_rss(feed)
+
+
+@functools.lru_cache(maxsize=512)
+def _rss_item(item: FeedItem, feed_language: str) -> etree._Element:
+    """One ``<item>``, built once per process and copied into each document that shows it
+    (feedgen's per-entry work was most of a feed's rendering, and a publish re-renders
+    feeds whose other items have not changed)."""
+    fe = FeedEntry()
+    fe.register_extension("newsroom", hooks.RssItem, atom=False, rss=True)
+    fe.guid(_clean(item.id), permalink=False)
+    fe.title(_clean(item.title))
+    fe.link(href=item.url)
+    summary = _clean(item.summary)
+    if summary:
+        fe.description(html.escape(summary, quote=False), isSummary=True)
+    content = _clean(item.content_html)
+    if content:
+        fe.content(content)
+    fe.published(_utc(item.published))
+    # RSS shows only the label, so one <category> per distinct label.
+    by_label: dict[str, dict[str, str]] = {}
+    for cat in _categories(item):
+        by_label.setdefault(cat["label"], cat)
+    fe.category(list(by_label.values()) or None)
+    fe.newsroom.creator = _author(item.author_name)
+    fe.newsroom.image = _image(item)
+    if item.language != feed_language:
+        fe.newsroom.language = _clean(item.language)
+    element: etree._Element = fe.rss_entry()
+    return element
 
 
 def render_atom(meta: FeedMeta, items: list[FeedItem]) -> bytes:
@@ -241,30 +259,40 @@ def render_atom(meta: FeedMeta, items: list[FeedItem]) -> bytes:
     fg.author(name=_author(meta.author_name) or _clean(meta.title))
     if meta.icon_url:
         fg.icon(meta.icon_url)
+    feed, doc = fg._create_atom()  # noqa: SLF001 (feedgen's tree, to add the cached entries to)
     for item in items:
-        fe = fg.add_entry(order="append")
-        fe.id(_clean(item.id))
-        fe.title(_clean(item.title))
-        fe.link(href=item.url, rel="alternate", type="text/html")
-        fe.updated(_utc(item.updated))
-        fe.published(_utc(item.published))
-        fe.newsroom.updated = _atom_time(item.updated)
-        fe.newsroom.published = _atom_time(item.published)
-        summary = _clean(item.summary)
-        if summary:
-            fe.summary(summary, type="text")
-        content = _clean(item.content_html)
-        if content:
-            fe.content(content, type="html")
-        fe.category(_categories(item) or None)
-        author = _author(item.author_name)
-        if author:
-            fe.author(name=author)
-        fe.newsroom.image = _image(item)
-        if item.language != meta.language:
-            fe.newsroom.lang = item.language
-    atom: bytes = fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+        feed.append(copy.deepcopy(_atom_entry(item, meta.language)))
+    atom: bytes = etree.tostring(doc, pretty_print=True, encoding="UTF-8", xml_declaration=True)
     return atom
+
+
+@functools.lru_cache(maxsize=512)
+def _atom_entry(item: FeedItem, feed_language: str) -> etree._Element:
+    """One ``<entry>``, built once per process and copied into each document (see _rss_item)."""
+    fe = FeedEntry()
+    fe.register_extension("newsroom", hooks.AtomEntry, atom=True, rss=False)
+    fe.id(_clean(item.id))
+    fe.title(_clean(item.title))
+    fe.link(href=item.url, rel="alternate", type="text/html")
+    fe.updated(_utc(item.updated))
+    fe.published(_utc(item.published))
+    fe.newsroom.updated = _atom_time(item.updated)
+    fe.newsroom.published = _atom_time(item.published)
+    summary = _clean(item.summary)
+    if summary:
+        fe.summary(summary, type="text")
+    content = _clean(item.content_html)
+    if content:
+        fe.content(content, type="html")
+    fe.category(_categories(item) or None)
+    author = _author(item.author_name)
+    if author:
+        fe.author(name=author)
+    fe.newsroom.image = _image(item)
+    if item.language != feed_language:
+        fe.newsroom.lang = item.language
+    element: etree._Element = fe.atom_entry()
+    return element
 
 
 def _rfc3339(moment: datetime) -> str:
@@ -311,8 +339,20 @@ def render_json(meta: FeedMeta, items: list[FeedItem]) -> bytes:
         feed["icon"] = meta.icon_url
     feed["authors"] = [{"name": _author(meta.author_name) or _clean(meta.title)}]
     feed["language"] = meta.language
-    feed["items"] = [_json_item(item) for item in items]
-    return json.dumps(feed, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    feed["items"] = []
+    # "items" comes last: the document is the feed's JSON with each item's own JSON (made
+    # once per process) spliced into its empty list, the very bytes of one json.dumps.
+    head = _json_text(feed).removesuffix("]}")
+    return (head + ",".join(_json_item_text(item) for item in items) + "]}").encode("utf-8")
+
+
+def _json_text(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+@functools.lru_cache(maxsize=512)
+def _json_item_text(item: FeedItem) -> str:
+    return _json_text(_json_item(item))
 
 
 Renderer = Callable[[FeedMeta, list[FeedItem]], bytes]

@@ -173,8 +173,9 @@ def _replace(target: Path, body: bytes, modified: int) -> None:
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(body)
-        os.chmod(tmp, 0o644)  # the front server runs as another user  # noqa: S103
-        os.utime(tmp, (modified, modified))
+            out.flush()
+            os.fchmod(fd, 0o644)  # the front server runs as another user
+            os.utime(fd, (modified, modified))
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

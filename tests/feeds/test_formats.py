@@ -617,3 +617,23 @@ def test_fifty_items_in_three_formats_render_quickly() -> None:
     for _, render in FORMATS.values():
         render(make_meta(), items)
     assert time.perf_counter() - start < 1.0
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_items_made_once_per_process_still_follow_every_change(fmt: str) -> None:
+    """Each item's element (or JSON) is built once per process and reused by every document
+    showing it: a changed item is a different item, and the same item in a feed of another
+    language says its own language there."""
+    _, render = FORMATS[fmt]
+    items = make_items()
+    first = render(make_meta(), items)
+    assert render(make_meta(), items) == first  # the reused items: the very same bytes
+    edited = [dataclasses.replace(items[0], title="Gateway module renamed"), *items[1:]]
+    again = render(make_meta(), edited)
+    assert b"Gateway module renamed" in again and again != first
+    assert render(make_meta(), items) == first  # and back
+    french = render(make_meta(language="fr"), items)
+    assert french != first
+    if fmt == "atom":
+        langs = {e.get(XML_LANG) for e in xml(french).iterfind(f"{{{ATOM}}}entry")}
+        assert "en" in langs  # an English item in a French feed now says so
