@@ -13,8 +13,8 @@ token:
 3. *sent*, or *deferred* (nothing delivered: 4xx, server down; any later run takes it over),
    *failed* (5xx: the subscriber is marked bounced) or *uncertain*.
 
-What each copy holds is ``contents``'; how it is built, ``composing``; a run's statements on the
-ledger, ``runs``; a dead run's leftovers, ``reaper``.
+What each copy holds is ``contents``'; how it is built, ``composing``; a run's statements on
+the ledger, ``runs``; a dead run's leftovers, ``reaper``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import current_app
@@ -76,7 +76,9 @@ def _insert_claims(rows: list[dict[str, Any]]) -> None:
         return
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    db.session.execute(insert(Delivery).on_conflict_do_nothing(
+    # The table, not the entity: Core's executemany, without the ORM's bulk bookkeeping.
+    table = cast(sa.Table, Delivery.__table__)
+    db.session.execute(insert(table).on_conflict_do_nothing(
         index_elements=["mailing_id", "subscriber_id"]), rows)
 
 

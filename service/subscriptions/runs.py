@@ -28,7 +28,7 @@ from __future__ import annotations
 import contextlib
 import time
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
 import redis
 import sqlalchemy as sa
@@ -87,11 +87,21 @@ class Run:
         self.in_flight: int | None = None  # its data may have gone: never given back
         self.heartbeat_at = time.monotonic()
         self.conn = db.engine.connect()
+        self._marks: redis.connection.Connection | None = None
 
     def start(self) -> None:
         """Before any group: a mark saying "nothing in flight" (a missing one is not trusted
         by the reaper); raises ``redis.RedisError``."""
-        self.redis.set(progress_key(self.token), 0, ex=PROGRESS_TTL)
+        # A connection of the run's own for its marks: no pool round per copy.
+        self._marks = self.redis.connection_pool.get_connection()
+        self._mark(0)
+
+    def _mark(self, delivery_id: int) -> None:
+        assert self._marks is not None, "start() first"
+        marks: Any = self._marks  # redis-py leaves its Connection's methods untyped
+        marks.send_command("SET", progress_key(self.token), delivery_id,
+                                 "EX", int(PROGRESS_TTL.total_seconds()))
+        marks.read_response()  # an error reply raises; the mark is in Redis after it
 
     def _params(self, now: datetime) -> dict[str, object]:
         return {"run_claim": self.token, "now": now}
@@ -163,7 +173,7 @@ class Run:
         """Record that this copy's data is about to go (raises ``redis.RedisError``: then
         the caller must not send it)."""
         self.in_flight = delivery_id
-        self.redis.set(progress_key(self.token), delivery_id, ex=PROGRESS_TTL)
+        self._mark(delivery_id)
 
     def sent(self, delivery_id: int) -> None:
         self.sent_pending.append(delivery_id)
@@ -215,3 +225,5 @@ class Run:
                     self.redis.delete(progress_key(self.token))
         finally:
             self.conn.close()
+            if self._marks is not None:
+                self.redis.connection_pool.release(self._marks)
