@@ -131,7 +131,7 @@ class _Sender:
     def _template(self, target: Target) -> Template:
         template = self.templates.get(target.content)
         if template is None:
-            template = self.templates[target.content] = composing.build_template(
+            template = self.templates[target.content] = composing.shared_template(
                 self.kind, [self.views[i] for i in target.content])
         return template
 

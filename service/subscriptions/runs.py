@@ -37,7 +37,7 @@ from service.database import db, utcnow
 from service.subscriptions.models import Delivery, DeliveryStatus
 
 HEARTBEAT = timedelta(seconds=60)  # a live run renews its claims this often
-GROUP_SIZE = 32  # copies made *sending* by one commit
+GROUP_SIZE = 64  # copies made *sending* by one commit
 GROUP_MAX_AGE = 10.0  # seconds a group may wait before its next copy starts
 PROGRESS = "newsroom:mail:progress:"  # + claim token: the copy whose data is going (its id)
 PROGRESS_TTL = timedelta(days=7)  # longer than any reaper outage we would still trust
