@@ -45,11 +45,12 @@ PROGRESS_TTL = timedelta(days=7)  # longer than any reaper outage we would still
 _T = cast(sa.Table, Delivery.__table__)  # declarative models' tables are Tables
 _MINE = _T.c.claim == sa.bindparam("run_claim")
 # Core statements built once: this is the hot path (one group per GROUP_SIZE copies).
-_MARK_SENT = (
+_MARK_SENT = (  # executemany: each copy's own time of its 250
     sa.update(_T)
-    .where(_MINE, _T.c.id.in_(sa.bindparam("ids", expanding=True)),
-           _T.c.status.in_([DeliveryStatus.SENDING, DeliveryStatus.UNCERTAIN]))
-    .values(status=DeliveryStatus.SENT, sent_at=sa.bindparam("now"),
+    .where(_MINE, _T.c.id == sa.bindparam("sent_id"),
+           sa.or_(_T.c.status == DeliveryStatus.SENDING,  # no IN: executemany takes none
+                  _T.c.status == DeliveryStatus.UNCERTAIN))
+    .values(status=DeliveryStatus.SENT, sent_at=sa.bindparam("at", type_=_T.c.sent_at.type),
             updated_at=sa.bindparam("now"), error=None)
 )
 _BEGIN = (
@@ -62,9 +63,10 @@ _BEGIN = (
 # so one round trip and one plan whatever the group's size).
 _GROUP_PG = sa.text("""
 WITH sent AS (
-  UPDATE deliveries SET status = 'sent', sent_at = :now, updated_at = :now, error = NULL
-  WHERE id = ANY(CAST(:sent_ids AS integer[])) AND claim = :run_claim
-    AND status IN ('sending', 'uncertain'))
+  UPDATE deliveries SET status = 'sent', sent_at = s.at, updated_at = :now, error = NULL
+  FROM unnest(CAST(:sent_ids AS integer[]), CAST(:sent_at AS timestamptz[])) AS s(id, at)
+  WHERE deliveries.id = s.id AND deliveries.claim = :run_claim
+    AND deliveries.status IN ('sending', 'uncertain'))
 UPDATE deliveries SET status = 'sending', message_id = v.message_id, updated_at = :now
 FROM unnest(CAST(:ids AS integer[]), CAST(:message_ids AS varchar[])) AS v(id, message_id)
 WHERE deliveries.id = v.id AND deliveries.claim = :run_claim AND deliveries.status = 'claimed'
@@ -93,7 +95,8 @@ class Run:
         self.batch_id = batch_id
         self.token = token
         self.redis = conn
-        self.sent_pending: list[int] = []  # got their 250; the mark rides on the next commit
+        # Got their 250 (when): the mark rides on the next commit, with that time.
+        self.sent_pending: list[tuple[int, datetime]] = []
         self.group: list[int] = []  # *sending* by the last group commit, not finished yet
         self.group_at = 0.0
         self.in_flight: int | None = None  # its data may have gone: never given back
@@ -120,7 +123,8 @@ class Run:
 
     def _flush_sent(self, now: datetime) -> None:
         if self.sent_pending:
-            self.conn.execute(_MARK_SENT, {**self._params(now), "ids": self.sent_pending})
+            self.conn.execute(_MARK_SENT, [{**self._params(now), "sent_id": delivery_id,
+                                            "at": at} for delivery_id, at in self.sent_pending])
             self.sent_pending = []
 
     def begin_group(self, copies: list[tuple[int, str]]) -> set[int]:
@@ -130,7 +134,9 @@ class Run:
         ids = [delivery_id for delivery_id, _ in copies]
         if self.conn.dialect.name == "postgresql":
             ours = set(self.conn.execute(_GROUP_PG, {
-                **self._params(now), "sent_ids": self.sent_pending, "ids": ids,
+                **self._params(now), "ids": ids,
+                "sent_ids": [delivery_id for delivery_id, _ in self.sent_pending],
+                "sent_at": [at for _, at in self.sent_pending],
                 "message_ids": [message_id for _, message_id in copies]}).scalars())
             self.sent_pending = []
         else:
@@ -194,7 +200,7 @@ class Run:
         self._mark(delivery_id)
 
     def sent(self, delivery_id: int) -> None:
-        self.sent_pending.append(delivery_id)
+        self.sent_pending.append((delivery_id, utcnow()))
         self._done(delivery_id)
 
     def _done(self, delivery_id: int) -> None:
