@@ -55,10 +55,11 @@ def _receive(port: int, arrivals: Any) -> None:
             self.end_headers()
             arrivals.put((self.path, max(marks, default=-1), at))
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    server.daemon_threads = True
-    server.request_queue_size = 1024
-    server.serve_forever()
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+        request_queue_size = 1024  # listen()'s backlog: read when binding, so set on the class
+
+    Server(("127.0.0.1", port), Handler).serve_forever()
 
 
 class Receiver:

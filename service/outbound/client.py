@@ -11,9 +11,12 @@ environment are ignored (a proxy would connect for us, past the guard).
 
 from __future__ import annotations
 
+import atexit
 import functools
+import os
 import socket
 import ssl
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -93,25 +96,54 @@ class GuardedTransport(httpx.HTTPTransport):
     """
 
     def __init__(self, *, allow_private: bool, resolver: Resolver = system_resolver,
-                 max_connections: int = 100) -> None:
+                 max_connections: int = 100, max_keepalive: int = 20) -> None:
         super().__init__(verify=ssl_context(), trust_env=False, retries=0)
         self._pool = httpcore.ConnectionPool(
             ssl_context=ssl_context(),
-            max_connections=max_connections, max_keepalive_connections=20,
+            max_connections=max_connections, max_keepalive_connections=max_keepalive,
             keepalive_expiry=5.0, retries=0,
             network_backend=GuardedBackend(allow_private=allow_private, resolver=resolver),
         )
 
 
 def make_client(*, timeout: float, allow_private: bool,
-                resolver: Resolver = system_resolver) -> httpx.Client:
+                resolver: Resolver = system_resolver, max_keepalive: int = 20) -> httpx.Client:
     """A client for someone else's server: guarded, no redirects, no proxies, ``timeout``
     seconds for each of connect, write, read and pool."""
     return httpx.Client(
-        transport=GuardedTransport(allow_private=allow_private, resolver=resolver),
+        transport=GuardedTransport(allow_private=allow_private, resolver=resolver,
+                                   max_keepalive=max_keepalive),
         timeout=httpx.Timeout(timeout), follow_redirects=False, trust_env=False,
         headers={"User-Agent": USER_AGENT},
     )
+
+
+_shared: dict[tuple[int, float, bool], httpx.Client] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_client(*, timeout: float, allow_private: bool) -> httpx.Client:
+    """The process's one client for deliveries (per setting, per process: never inherited
+    across a fork), shared by every batch and thread, as ``httpx.Client`` allows.
+
+    A client per batch opened a connection per request thread per batch, and each new
+    connection costs both ends a handshake (and the receiver a thread, for a threaded
+    server): about twice the CPU per delivery of one long-lived client (bench/websub.py).
+    Kept-alive connections were made to guarded addresses, so reusing one is no way past the
+    guard; they expire after 5 s idle.
+    """
+    key = (os.getpid(), float(timeout), allow_private)
+    with _shared_lock:
+        if (client := _shared.get(key)) is None:
+            client = _shared[key] = make_client(timeout=timeout, allow_private=allow_private,
+                                                max_keepalive=100)
+        return client
+
+
+@atexit.register
+def _close_shared() -> None:
+    for client in _shared.values():
+        client.close()
 
 
 @dataclass(frozen=True)

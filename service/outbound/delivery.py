@@ -110,13 +110,14 @@ def create_many(kind: str, targets: list[tuple[int, str, str | None]]) -> list[i
     """New rows, due now, for owners that have none yet (``(owner_id, url, version)``, e.g.
     fresh webhook messages): one INSERT for all, no lookup; returns their ids, to queue
     after commit."""
+    if not targets:
+        return []
     now = utcnow()
-    rows = [OutboundDelivery(kind=kind, owner_id=owner_id, url=url, version=version,
-                             status=OutboundStatus.PENDING, next_attempt_at=now)
-            for owner_id, url, version in targets]
-    db.session.add_all(rows)
-    db.session.flush()
-    return [row.id for row in rows]
+    return list(db.session.scalars(
+        sa.insert(OutboundDelivery).returning(OutboundDelivery.id, sort_by_parameter_order=True),
+        [{"kind": kind, "owner_id": owner_id, "url": url, "version": version,
+          "status": OutboundStatus.PENDING, "next_attempt_at": now, "attempts": 0,
+          "created_at": now} for owner_id, url, version in targets]))
 
 
 def schedule_many(kind: str, targets: list[tuple[int, str]], version: str | None

@@ -61,16 +61,23 @@ def send_to_endpoints(kind: str, payload: dict[str, Any]) -> None:
     targets = [e for e in db.session.scalars(
         sa.select(WebhookEndpoint).where(WebhookEndpoint.enabled.is_(True))
         .order_by(WebhookEndpoint.id)) if kind in e.events]
-    made = {message.endpoint_id for message in db.session.scalars(
-        sa.select(WebhookMessage).where(WebhookMessage.event_key == key))}
+    made = set(db.session.scalars(sa.select(WebhookMessage.endpoint_id).where(  # the unique
+        WebhookMessage.endpoint_id.in_([e.id for e in targets]),  # (endpoint, key) index
+        WebhookMessage.event_key == key)))
     fresh = [e for e in targets if e.id not in made]  # a relayed event makes none twice
-    messages = [WebhookMessage(msg_id=signing.new_message_id(), endpoint_id=e.id,
-                               event_key=key, type=kind, body=text,
-                               status=MessageStatus.PENDING) for e in fresh]
-    db.session.add_all(messages)
-    db.session.flush()  # one INSERT for all; the ids the rows need
-    row_ids = outbound.create_many(KIND, [(m.id, e.url, m.msg_id)
-                                          for m, e in zip(messages, fresh, strict=True)])
+    if not fresh:
+        db.session.rollback()
+        return
+    now = utcnow()
+    msg_ids = [signing.new_message_id() for _ in fresh]
+    values = [{"msg_id": msg_id, "endpoint_id": e.id, "event_key": key, "type": kind,
+               "body": text, "status": MessageStatus.PENDING, "created_at": now}
+              for msg_id, e in zip(msg_ids, fresh, strict=True)]
+    ids = db.session.scalars(  # one INSERT for all, no unit of work; the ids the rows need
+        sa.insert(WebhookMessage).returning(WebhookMessage.id, sort_by_parameter_order=True),
+        values).all()
+    row_ids = outbound.create_many(KIND, [
+        (i, e.url, msg_id) for i, e, msg_id in zip(ids, fresh, msg_ids, strict=True)])
     outbound.queue_many(db.session, TASK, row_ids)
     db.session.commit()
 
@@ -167,34 +174,55 @@ def deliver(row_ids: int | list[int], handler: WebhookHandler = HANDLER) -> dict
     page (the rows of a fan-out come in batches).
 
     Attempts are written after outbound recorded them (a worker killed between the two loses
-    those lines of history, never the delivery state). ``handler`` is for tests that drive
-    attempts by hand: theirs queues its retries where no worker listens."""
+    those lines of history, never the delivery state), in a few statements for the whole
+    batch: one INSERT of the attempts, one UPDATE per resulting message status, one for the
+    endpoints a success cleared. ``handler`` is for tests that drive attempts by hand: theirs
+    queues its retries where no worker listens."""
     results = sending.send_many(row_ids, handler)
     sent = [row_id for row_id, result in results.items() if result in _STATUS_AFTER]
     if not sent:
         return results
-    rows = {row.owner_id: row for row in db.session.scalars(
-        sa.select(OutboundDelivery).where(OutboundDelivery.id.in_(sent))
-        .execution_options(populate_existing=True))}
-    messages = list(db.session.scalars(sa.select(WebhookMessage).where(
-        WebhookMessage.id.in_(list(rows))).order_by(WebhookMessage.id)))
+    o, m, a = OutboundDelivery, WebhookMessage, WebhookAttempt
+    rows = db.session.execute(
+        sa.select(o.id, o.owner_id, o.last_status, o.last_error, o.last_attempt_at,
+                  m.endpoint_id).join(m, m.id == o.owner_id)
+        .where(o.id.in_(sent)).order_by(m.id)).all()
     done: dict[int, int] = {message_id: count for message_id, count in db.session.execute(
-        sa.select(WebhookAttempt.message_id, sa.func.count()).where(  # attempts so far
-            WebhookAttempt.message_id.in_(list(rows))).group_by(WebhookAttempt.message_id))}
-    hooks = {e.id: e for e in db.session.scalars(sa.select(WebhookEndpoint).where(
-        WebhookEndpoint.id.in_({m.endpoint_id for m in messages})))}
-    for message in messages:
-        row = rows[message.id]
+        sa.select(a.message_id, sa.func.count()).where(  # attempts so far
+            a.message_id.in_([row.owner_id for row in rows])).group_by(a.message_id))}
+    now = utcnow()
+    attempts: list[dict[str, Any]] = []
+    by_status: dict[MessageStatus, list[int]] = {}
+    cleared: set[int] = set()
+    failing: list[tuple[int, str, str | None]] = []
+    for row in rows:
         result = results[row.id]
-        db.session.add(WebhookAttempt(message_id=message.id,
-                                      attempt=done.get(message.id, 0) + 1,
-                                      status_code=row.last_status,
-                                      error=None if result == "delivered" else row.last_error,
-                                      at=row.last_attempt_at or utcnow()))
-        if message.status is not MessageStatus.GONE:
-            message.status = _STATUS_AFTER[result]
-        if (endpoint := hooks.get(message.endpoint_id)) is not None:
-            _note_health(endpoint, result, row.last_error)
+        attempts.append({"message_id": row.owner_id, "attempt": done.get(row.owner_id, 0) + 1,
+                         "status_code": row.last_status,
+                         "error": None if result == "delivered" else row.last_error,
+                         "at": row.last_attempt_at or now})
+        by_status.setdefault(_STATUS_AFTER[result], []).append(row.owner_id)
+        if result == "delivered":
+            cleared.add(row.endpoint_id)
+        else:
+            failing.append((row.endpoint_id, result, row.last_error))
+    if attempts:
+        db.session.execute(sa.insert(a), attempts)
+    for status, ids in by_status.items():  # a message the 410 made gone stays gone
+        db.session.execute(sa.update(m).where(m.id.in_(ids), m.status != MessageStatus.GONE)
+                           .values(status=status).execution_options(synchronize_session=False))
+    if cleared:
+        e = WebhookEndpoint
+        db.session.execute(sa.update(e).where(e.id.in_(cleared), e.failing_since.is_not(None))
+                           .values(failing_since=None)
+                           .execution_options(synchronize_session=False))
+    if failing:
+        hooks = {e.id: e for e in db.session.scalars(
+            sa.select(WebhookEndpoint).where(WebhookEndpoint.id.in_({f[0] for f in failing}))
+            .execution_options(populate_existing=True))}
+        for endpoint_id, result, error in failing:
+            if (endpoint := hooks.get(endpoint_id)) is not None:
+                _note_health(endpoint, result, error)
     db.session.commit()
     return results
 
