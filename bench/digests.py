@@ -61,6 +61,8 @@ class Row:
     peak_child_mb: float | None = None
     peak_total_mb: float | None = None
     note: str = ""
+    cpu_ms: float | None = None  # CPU time per copy: the sender's (baseline) or the workers'
+
 
 
 class Sink:
@@ -219,16 +221,52 @@ def _sample_message(app: Any) -> tuple[bytes, str]:
         return data, sender_address(mail_from)
 
 
-def _baseline(port: int, data: bytes, sender: str, count: int) -> float:
+def _baseline(port: int, data: bytes, sender: str, count: int) -> tuple[float, float]:
+    """Copies per second, and CPU milliseconds per copy of this process."""
     smtp = smtplib.SMTP("127.0.0.1", port, timeout=30)
     smtp.ehlo()
     options = ["BODY=8BITMIME"] if smtp.has_extn("8bitmime") else []
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for n in range(count):
         smtp.sendmail(sender, [f"reader{n}@example.org"], data, mail_options=options)
     elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu
     smtp.quit()
-    return count / elapsed
+    return count / elapsed, cpu * 1000 / count
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU time of these processes so far (all their threads)."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:  # gone (a PostgreSQL backend that closed): its time is not counted
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+SERVERS = ("postgres", "smtp-sink", "redis-server")
+
+
+def _server_pids() -> dict[str, list[int]]:
+    """PostgreSQL's processes (every database's: other work on the machine counts too), the
+    sink's and Redis's, by name."""
+    found: dict[str, list[int]] = {name: [] for name in SERVERS}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                name = (entry / "comm").read_text().strip()
+            except OSError:
+                continue
+            if name in found:
+                found[name].append(int(entry.name))
+    return found
+
+
+def _server_cpu() -> dict[str, float]:
+    return {name: _cpu_seconds(pids) for name, pids in _server_pids().items()}
 
 
 def _peak_rss_mb(pids: list[int]) -> dict[int, float]:
@@ -245,12 +283,13 @@ def _peak_rss_mb(pids: list[int]) -> dict[int, float]:
 
 
 def _run_workers(app: Any, env: dict[str, str], size: int, processes: int, threads: int,
-                 workdir: Path) -> tuple[float, float, float]:
-    """Start ``processes`` workers (``threads`` each), queue the digest, time it to the end."""
+                 workdir: Path) -> tuple[float, float, float, float]:
+    """Start ``processes`` workers (``threads`` each), queue the digest, time it to the end;
+    ``(seconds, peak MB per worker, peak MB in all, worker CPU ms per copy)``."""
     import sqlalchemy as sa
 
     from service.database import db
-    from service.subscriptions.models import Delivery, DeliveryStatus
+    from service.subscriptions.models import Delivery, DeliveryStatus, MailBatch
 
     logs = [open(workdir / f"worker-{size}-{processes}-{n}.log", "w")  # noqa: SIM115 (closed below)
             for n in range(processes)]
@@ -272,21 +311,45 @@ def _run_workers(app: Any, env: dict[str, str], size: int, processes: int, threa
                 db.session.remove()
             return {status.value: n for status, n in rows}
 
+        def batches_open() -> int | None:
+            """Batches not done (None before the plan exists): a query on a few hundred rows,
+            where counting the copies would scan the whole ledger ten times a second and
+            take the workers' CPU on a two-core machine."""
+            with app.app_context():
+                total, done = db.session.execute(
+                    sa.select(sa.func.count(), sa.func.count(MailBatch.done_at))).one()
+                db.session.remove()
+            return total - done if total else None
+
+        pids = [worker.pid for worker in workers]
+        cpu, servers = _cpu_seconds(pids), _server_cpu()
         started = time.perf_counter()
         celery.send_task("digests.send", args=["daily"])  # what beat queues
+        checked = started
         while True:
-            current = counts()
-            if current.get(DeliveryStatus.SENT.value, 0) >= size:
-                break
+            if batches_open() == 0:
+                current = counts()
+                if current.get(DeliveryStatus.SENT.value, 0) >= size:
+                    break
+            elif time.perf_counter() - checked > 5:  # a look at the copies now and then
+                current, checked = counts(), time.perf_counter()
+            else:
+                current = {}
             problems = {k: v for k, v in current.items() if k in ("failed", "uncertain")}
             if problems:
                 raise SystemExit(f"copies went wrong: {current} (see {workdir})")
             if time.perf_counter() - started > 3600:
-                raise SystemExit(f"too slow: {current}")
+                raise SystemExit(f"too slow: {counts()}")
             time.sleep(0.1)
         elapsed = time.perf_counter() - started
-        peaks = _peak_rss_mb([worker.pid for worker in workers])
-        return elapsed, max(peaks.values()), sum(peaks.values())
+        cpu = _cpu_seconds(pids) - cpu
+        used = {name: (seconds - servers.get(name, 0.0)) * 1000 / size
+                for name, seconds in _server_cpu().items()}
+        print(f"{size}: CPU ms per copy: workers {cpu * 1000 / size:.3f}, "
+              + ", ".join(f"{name} {ms:.3f}" for name, ms in used.items())
+              + f" ({elapsed:.1f} s on {os.cpu_count()} cores)", flush=True)
+        peaks = _peak_rss_mb(pids)
+        return elapsed, max(peaks.values()), sum(peaks.values()), cpu * 1000 / size
     finally:
         for worker in workers:
             os.killpg(worker.pid, 15)
@@ -374,22 +437,24 @@ def main() -> None:
             # The baseline is measured before and after every worker run, and the median
             # taken: the machine is shared, and its load drifts over a run of minutes.
             baselines = [_baseline(sink.port, message, sender, size)]
-            print(f"{size}: baseline {baselines[-1]:.0f}/s", flush=True)
+            print(f"{size}: baseline {baselines[-1][0]:.0f}/s", flush=True)
             measured: list[Row] = []
             for processes in setups:
                 _reset_mailings(app)
-                elapsed, peak_mb, total_mb = _run_workers(app, env, size, processes,
-                                                          args.threads, workdir)
+                elapsed, peak_mb, total_mb, cpu_ms = _run_workers(app, env, size, processes,
+                                                                  args.threads, workdir)
                 setup = f"{processes} worker{'s' if processes > 1 else ''} x {args.threads} threads"
-                measured.append(Row(size, setup, elapsed, size / elapsed, 0.0, peak_mb, total_mb))
+                measured.append(Row(size, setup, elapsed, size / elapsed, 0.0, peak_mb, total_mb,
+                                    cpu_ms=cpu_ms))
                 print(f"{size}: {setup}: {size / elapsed:.0f}/s, peak {peak_mb:.0f} MB "
-                      "per worker", flush=True)
+                      f"per worker, {cpu_ms:.3f} CPU ms per copy", flush=True)
                 baselines.append(_baseline(sink.port, message, sender, size))
-                print(f"{size}: baseline {baselines[-1]:.0f}/s", flush=True)
-            baseline = statistics.median(baselines)
-            spread = f"{min(baselines):.0f}-{max(baselines):.0f}/s"
+                print(f"{size}: baseline {baselines[-1][0]:.0f}/s", flush=True)
+            baseline = statistics.median(rate for rate, _ in baselines)
+            spread = f"{min(baselines)[0]:.0f}-{max(baselines)[0]:.0f}/s"
             rows.append(Row(size, f"baseline: smtplib (median of {len(baselines)}: {spread})",
-                            size / baseline, baseline, baseline))
+                            size / baseline, baseline, baseline,
+                            cpu_ms=statistics.median(cpu for _, cpu in baselines)))
             rows.extend(replace(row, baseline_rate=baseline) for row in measured)
             if args.mail_rate and size == sizes[0]:
                 _reset_mailings(app)
@@ -397,14 +462,14 @@ def main() -> None:
                 if stale:
                     app.extensions["redis"].delete(*stale)
                 rated = dict(env, MAIL_RATE=str(args.mail_rate))
-                elapsed, peak_mb, total_mb = _run_workers(app, rated, size, 2, args.threads,
-                                                          workdir)
+                elapsed, peak_mb, total_mb, cpu_ms = _run_workers(app, rated, size, 2,
+                                                                  args.threads, workdir)
                 ledger = _ledger_rate(app)
                 note = (f"MAIL_RATE={args.mail_rate:g}: ledger {ledger:.1f}/s = "
                         f"{ledger / args.mail_rate:.1%} of it")
                 print(f"{size}: {note}", flush=True)
                 rows.append(Row(size, f"2 workers x {args.threads} threads, MAIL_RATE", elapsed,
-                                size / elapsed, baseline, peak_mb, total_mb, note))
+                                size / elapsed, baseline, peak_mb, total_mb, note, cpu_ms))
     finally:
         sink.stop()
         harness.drop_database(db_name)
@@ -422,14 +487,15 @@ def _table(rows: list[Row], args: argparse.Namespace, database_url: str) -> str:
         f"{'SQLite' if database_url.startswith('sqlite') else 'PostgreSQL'}, smtp-sink",
         "",
         f"{'subscribers':>11}  {'setup':<44} {'seconds':>8} {'emails/s':>9} {'of baseline':>11}"
-        f" {'peak MB/worker':>15} {'peak MB total':>13}",
+        f" {'peak MB/worker':>15} {'peak MB total':>13} {'CPU ms/copy':>11}",
     ]
     for row in rows:
         child = f"{row.peak_child_mb:.0f}" if row.peak_child_mb else "-"
         total = f"{row.peak_total_mb:.0f}" if row.peak_total_mb else "-"
+        cpu = f"{row.cpu_ms:.3f}" if row.cpu_ms else "-"
         lines.append(
             f"{row.size:>11}  {row.setup:<44} {row.seconds:>8.1f} {row.rate:>9.0f} "
-            f"{row.rate / row.baseline_rate:>10.0%} {child:>15} {total:>13}"
+            f"{row.rate / row.baseline_rate:>10.0%} {child:>15} {total:>13} {cpu:>11}"
             + (f"  {row.note}" if row.note else "")
         )
     by_setup: dict[str, dict[int, float]] = {}
@@ -437,6 +503,12 @@ def _table(rows: list[Row], args: argparse.Namespace, database_url: str) -> str:
         if row.peak_child_mb and not row.note:
             by_setup.setdefault(row.setup, {})[row.size] = row.peak_child_mb
     sizes = sorted({row.size for row in rows})
+    for size in sizes:
+        rates = {row.setup.split(" x ")[0]: row.rate for row in rows
+                 if row.size == size and not row.note and "worker" in row.setup}
+        if "1 worker" in rates and "2 workers" in rates:
+            lines.append(f"{size}: 2 workers / 1 worker: "
+                         f"{rates['2 workers'] / rates['1 worker']:.2f}x")
     if len(sizes) > 1:
         lines.append("")
         for setup, peaks in by_setup.items():

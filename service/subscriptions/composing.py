@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -12,6 +13,8 @@ from service.mail.messages import Links, Template
 from service.subscriptions.models import MailingKind
 
 DIGEST_MAX_ITEMS = 50
+SHARED_FOR = 60.0  # seconds a built template serves the batches of a worker process
+_SHARED_MAX = 64
 
 
 def build_template(kind: MailingKind, items: list[dict[str, Any]]) -> Template:
@@ -30,6 +33,26 @@ def build_template(kind: MailingKind, items: list[dict[str, Any]]) -> Template:
     return Template("digest", {"kind": kind.value, "items": shown,
                                "more": len(items) - len(shown), "base_url": base_url},
                     mail_from=mail_from, domain=domain)
+
+
+def shared_template(kind: MailingKind, items: list[dict[str, Any]]) -> Template:
+    """:func:`build_template`, built once per worker process for every batch (and thread)
+    sending the same content within :data:`SHARED_FOR` seconds: the items' views are the key,
+    so an edited announcement is built anew; its ``Date`` header is the build's time. Kept
+    with the app, so apps with other settings (tests) never share one.
+    """
+    shared: dict[str, tuple[float, Template]] = current_app.extensions.setdefault(
+        "newsroom.templates", {})
+    key = repr((kind.value, items))
+    now = time.monotonic()
+    found = shared.get(key)
+    if found is not None and now - found[0] < SHARED_FOR:
+        return found[1]
+    template = build_template(kind, items)
+    if len(shared) >= _SHARED_MAX:
+        shared.clear()  # old mailings' templates; the current ones are built again once
+    shared[key] = (now, template)  # a Template is immutable: threads may share it
+    return template
 
 
 def subscriber_links(mailto: str, manage_token: str) -> Links:

@@ -6,15 +6,15 @@ token:
 
 1. *claimed*: inserted under the unique (mailing, subscriber) pair and committed before any
    sending; a row another run holds is left alone until its lease runs out.
-2. *sending*: committed after the server accepted the recipient and before the message data
-   goes (in the same commit as the previous copy's *sent*: one commit per message). A row left
-   *sending* may have been delivered, so nothing ever sends it again: the reaper makes it
-   *uncertain*.
+2. *sending*: committed before the message data goes, a group of copies per commit (see
+   ``runs``: a progress mark in Redis per copy says which one is in flight). A copy left
+   *sending* by a dead run may have been delivered, so nothing ever sends it again: the
+   reaper makes it *uncertain*, or, by the mark, *sent* or *deferred* (never started).
 3. *sent*, or *deferred* (nothing delivered: 4xx, server down; any later run takes it over),
    *failed* (5xx: the subscriber is marked bounced) or *uncertain*.
 
-What each copy holds is ``contents``'; how it is built, ``composing``; a run's statements on the
-ledger, ``runs``; a dead run's leftovers, ``reaper``.
+What each copy holds is ``contents``'; how it is built, ``composing``; a run's statements on
+the ledger, ``runs``; a dead run's leftovers, ``reaper``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import current_app
@@ -76,7 +76,9 @@ def _insert_claims(rows: list[dict[str, Any]]) -> None:
         return
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    db.session.execute(insert(Delivery).on_conflict_do_nothing(
+    # The table, not the entity: Core's executemany, without the ORM's bulk bookkeeping.
+    table = cast(sa.Table, Delivery.__table__)
+    db.session.execute(insert(table).on_conflict_do_nothing(
         index_elements=["mailing_id", "subscriber_id"]), rows)
 
 
@@ -107,7 +109,7 @@ def _claim(mailing: Mailing, batch: MailBatch, targets: list[Target], token: str
     owned = dict(db.session.execute(
         sa.select(Delivery.id, Delivery.subscriber_id)
         .where(in_batch, Delivery.claim == token, Delivery.status == DeliveryStatus.CLAIMED)
-        .order_by(Delivery.subscriber_id)
+        .order_by(Delivery.id)
     ).all())
     db.session.rollback()  # hand the connection back: the send loop uses one of its own
     return owned
@@ -129,35 +131,48 @@ class _Sender:
     def _template(self, target: Target) -> Template:
         template = self.templates.get(target.content)
         if template is None:
-            template = self.templates[target.content] = composing.build_template(
+            template = self.templates[target.content] = composing.shared_template(
                 self.kind, [self.views[i] for i in target.content])
         return template
 
-    def send_one(self, transport: mailer.Transport, delivery_id: int, target: Target
-                 ) -> _Outcome:
-        """Send one copy; the outcome is committed before this returns."""
+    def prepare(self, delivery_id: int, target: Target) -> _Copy:
+        """The copy's bytes, rendered before its group is committed (its Message-ID is)."""
         template = self._template(target)
         manage = self.manage_tokens.make(target.subscriber_id, target.token_version,
                                          target.email)
         links = composing.subscriber_links(self.senders.unsubscribe_address, manage)
         message_id, data = template.personalise(target.email, links)
-        envelope_sender = self.senders.make(target.subscriber_id, delivery_id, target.email)
-        run = self.run
+        return _Copy(delivery_id, target.subscriber_id, target.email, message_id, data,
+                     self.senders.make(target.subscriber_id, delivery_id, target.email),
+                     template.eight_bit)
+
+    def send_one(self, transport: mailer.Transport, copy: _Copy) -> _Outcome:
+        """Send one copy of the run's group; a failure is committed before this returns, a
+        success rides on the next commit (see ``runs``)."""
+        run, delivery_id = self.run, copy.delivery_id
         try:
-            self.throttle.wait_turn(target.email)
+            self.throttle.wait_turn(copy.email)
         except RedisError as exc:  # cannot tell whether we may send: send nothing now
-            error = f"the sending rate cannot be checked (Redis): {exc}"
-            run.finish(delivery_id, DeliveryStatus.DEFERRED, error)
-            return _Outcome("deferred", error=error, released=run.release_remaining(error),
-                            stop=True)
+            return self._stop_deferred(
+                delivery_id, f"the sending rate cannot be checked (Redis): {exc}")
+        if delivery_id not in run.keep_alive():
+            return _Outcome("skipped")  # another run owns it by now
+        marked: list[RedisError] = []
+
+        def before_data() -> bool:
+            try:
+                run.starting(delivery_id)
+            except RedisError as exc:  # no progress mark: its data must not go
+                marked.append(exc)
+                return False
+            return True
+
         try:
-            accepted = transport.send(
-                data, envelope_sender, target.email, eight_bit=template.eight_bit,
-                before_data=lambda: run.begin_sending(delivery_id, message_id),
-            )
+            accepted = transport.send(copy.data, copy.envelope_sender, copy.email,
+                                      eight_bit=copy.eight_bit, before_data=before_data)
         except mailer.Rejected as exc:
             run.finish(delivery_id, DeliveryStatus.FAILED, str(exc))
-            return _Outcome("failed", bounced=target.subscriber_id)
+            return _Outcome("failed", bounced=copy.subscriber_id)
         except mailer.Uncertain as exc:
             run.finish(delivery_id, DeliveryStatus.UNCERTAIN, str(exc))
             released = run.release_remaining(f"after an uncertain send: {exc}")
@@ -170,10 +185,29 @@ class _Sender:
                 released = run.release_remaining(str(exc))
                 return _Outcome("deferred", error=str(exc), released=released, stop=True)
             return _Outcome("deferred", error=str(exc))
-        if not accepted:
-            return _Outcome("skipped")  # another run owns it by now
-        run.sent_pending = delivery_id
+        if not accepted:  # the progress mark could not be written: nothing went
+            return self._stop_deferred(
+                delivery_id, f"the progress of the run cannot be recorded (Redis): {marked[0]}")
+        run.sent(delivery_id)
         return _Outcome("sent")
+
+    def _stop_deferred(self, delivery_id: int, error: str) -> _Outcome:
+        self.run.finish(delivery_id, DeliveryStatus.DEFERRED, error)
+        return _Outcome("deferred", error=error, released=self.run.release_remaining(error),
+                        stop=True)
+
+
+@dataclass(frozen=True)
+class _Copy:
+    """One copy, rendered: what the group commit records and the transport sends."""
+
+    delivery_id: int
+    subscriber_id: int
+    email: str
+    message_id: str
+    data: bytes
+    envelope_sender: str
+    eight_bit: bool
 
 
 def slow_down(limits: throttle.Throttle, reason: str) -> None:
@@ -213,24 +247,39 @@ def run_batch(batch_id: int) -> BatchResult:
     token = uuid.uuid4().hex
     owned = _claim(mailing, batch, targets, token, utcnow())  # commits: ORM objects expire
     by_subscriber = {t.subscriber_id: t for t in targets}
-    run = runs.Run(batch_id, token)
-    limits = throttle.Throttle(get_redis(), throttle.configured_rates())
+    redis_conn = get_redis()
+    run = runs.Run(batch_id, token, redis_conn)
+    limits = throttle.Throttle(redis_conn, throttle.configured_rates())
     sender = _Sender(run, kind, views, limits)
     bounced: list[int] = []
+    copies = list(owned.items())  # in delivery id order: the reaper relies on it (``runs``)
     try:
+        run.start()
         with mailer.open_transport() as transport:
-            for delivery_id, subscriber_id in owned.items():
-                outcome = sender.send_one(transport, delivery_id, by_subscriber[subscriber_id])
-                result.count(outcome)
-                if outcome.bounced is not None:
-                    bounced.append(outcome.bounced)
-                if outcome.stop:
+            for start in range(0, len(copies), runs.GROUP_SIZE):
+                group = [sender.prepare(delivery_id, by_subscriber[subscriber_id])
+                         for delivery_id, subscriber_id in copies[start:start + runs.GROUP_SIZE]]
+                ours = run.begin_group([(c.delivery_id, c.message_id) for c in group])
+                result.skipped += sum(1 for c in group if c.delivery_id not in ours)
+                outcome = None
+                for copy in (c for c in group if c.delivery_id in ours):
+                    outcome = sender.send_one(transport, copy)
+                    result.count(outcome)
+                    if outcome.bounced is not None:
+                        bounced.append(outcome.bounced)
+                    if outcome.stop:
+                        break
+                if outcome is not None and outcome.stop:
                     break
     except mailer.Deferred as exc:  # could not even connect
         if exc.slow_down:
             slow_down(limits, str(exc))
         result.deferred += run.release_remaining(str(exc))
         result.errors.append(str(exc))
+    except RedisError as exc:  # no progress mark can be kept: nothing is sent now
+        error = f"the progress of the run cannot be recorded (Redis): {exc}"
+        result.deferred += run.release_remaining(error)
+        result.errors.append(error)
     finally:
         run.close()
     if bounced:

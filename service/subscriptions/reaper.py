@@ -1,6 +1,7 @@
 """The reaper (``mail.resume``, beat, every minute): work a dead or lost run left behind.
 
-Copies left *sending* become *uncertain* (never resent); batches with claims past their lease,
+Copies left *sending* are settled by the dead run's progress mark (``runs``): *sent*,
+*uncertain* (never resent) or *deferred* (never started); batches with claims past their lease,
 or queued in a Redis that has restarted since, are queued again, and the new run claims the
 copies and carries on where the dead one stopped.
 """
@@ -15,6 +16,7 @@ from flask import current_app
 
 from service.database import db, utcnow
 from service.jobs import send_now
+from service.subscriptions import runs
 from service.subscriptions.delivery import BATCH_LEASE, ROW_LEASE
 from service.subscriptions.mailings import SEND_TASK
 from service.subscriptions.models import Delivery, DeliveryStatus, MailBatch
@@ -30,12 +32,58 @@ def broker_started_at() -> datetime:
     return utcnow() - timedelta(seconds=uptime)
 
 
+def _settle_sending(now: datetime, stale: datetime, restarted_at: datetime) -> None:
+    """Copies a dead run left *sending*: by its progress mark (the copy in flight), the ones
+    before it got their 250 (*sent*), the ones after it never started (*deferred*, keeping
+    their old ``updated_at`` so this pass requeues their batch). No mark, or a Redis restarted
+    since the group's commit (its mark may be older than the truth): *uncertain*, all."""
+    rows = db.session.execute(
+        sa.select(Delivery.id, Delivery.claim, Delivery.updated_at)
+        .where(Delivery.status == DeliveryStatus.SENDING, Delivery.updated_at < stale)
+    ).all()
+    if not rows:
+        return
+    claims = sorted({claim for _, claim, _ in rows if claim})
+    marks = dict(zip(claims, current_app.extensions["redis"].mget(
+        [runs.progress_key(c) for c in claims]), strict=True)) if claims else {}
+    settled: dict[DeliveryStatus, list[int]] = {s: [] for s in (
+        DeliveryStatus.SENT, DeliveryStatus.UNCERTAIN, DeliveryStatus.DEFERRED)}
+    for delivery_id, claim, updated_at in rows:
+        mark = marks.get(claim) if claim else None
+        if mark is None or updated_at <= restarted_at:
+            settled[DeliveryStatus.UNCERTAIN].append(delivery_id)
+        else:
+            in_flight = int(mark)
+            settled[DeliveryStatus.SENT if delivery_id < in_flight
+                    else DeliveryStatus.UNCERTAIN if delivery_id == in_flight
+                    else DeliveryStatus.DEFERRED].append(delivery_id)
+    sending = Delivery.status == DeliveryStatus.SENDING
+    if settled[DeliveryStatus.SENT]:
+        db.session.execute(sa.update(Delivery).where(
+            sending, Delivery.id.in_(settled[DeliveryStatus.SENT])).values(
+            status=DeliveryStatus.SENT, sent_at=Delivery.updated_at, updated_at=now))
+    if settled[DeliveryStatus.DEFERRED]:
+        db.session.execute(sa.update(Delivery).where(
+            sending, Delivery.id.in_(settled[DeliveryStatus.DEFERRED])).values(
+            status=DeliveryStatus.DEFERRED,
+            error="the worker stopped before sending it: sent by the next run"))
+    if settled[DeliveryStatus.UNCERTAIN]:
+        db.session.execute(sa.update(Delivery).where(
+            sending, Delivery.id.in_(settled[DeliveryStatus.UNCERTAIN])).values(
+            status=DeliveryStatus.UNCERTAIN, updated_at=now,
+            error="the worker stopped while sending: possibly delivered, not resent"))
+        log.warning("%d deliveries are uncertain: their worker stopped mid-send",
+                    len(settled[DeliveryStatus.UNCERTAIN]))
+
+
 def resume_stalled(now: datetime | None = None, row_lease: timedelta = ROW_LEASE,
                    batch_lease: timedelta = BATCH_LEASE) -> int:
     """Requeue batches a dead or lost run left unfinished; returns how many were queued.
 
-    Copies left *sending* by a dead run become *uncertain* (never resent); copies left
-    *claimed* or *deferred* past their lease are taken over by the requeued run.
+    Copies left *sending* by a dead run are settled by its progress mark (``runs``): the
+    ones before the copy in flight *sent*, that one *uncertain* (never resent), the ones after
+    it *deferred*; all *uncertain* without a mark to trust. Copies left *claimed* or
+    *deferred* past their lease are taken over by the requeued run.
 
     A Redis that restarted empty lost every task queued in it: an unfinished batch queued
     before the restart is requeued on this run, without waiting out the leases (five and
@@ -50,14 +98,7 @@ def resume_stalled(now: datetime | None = None, row_lease: timedelta = ROW_LEASE
     restarted_at = broker_started_at()
     stale = now - row_lease
     claims_before = max(stale, restarted_at)
-    lost = db.session.execute(
-        sa.update(Delivery)
-        .where(Delivery.status == DeliveryStatus.SENDING, Delivery.updated_at < stale)
-        .values(status=DeliveryStatus.UNCERTAIN, updated_at=now,
-                error="the worker stopped while sending: possibly delivered, not resent")
-    ).rowcount  # type: ignore[attr-defined]
-    if lost:
-        log.warning("%d deliveries are uncertain: their worker stopped mid-send", lost)
+    _settle_sending(now, stale, restarted_at)
     with_stale_rows = sa.select(Delivery.batch_id).where(
         Delivery.status.in_([DeliveryStatus.CLAIMED, DeliveryStatus.DEFERRED]),
         Delivery.updated_at < stale)

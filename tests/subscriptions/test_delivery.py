@@ -20,7 +20,7 @@ from flask.testing import FlaskClient
 from service.announcements import publishing
 from service.announcements.models import Announcement, Status
 from service.database import db, utcnow
-from service.subscriptions import delivery, digests, mailings, reaper
+from service.subscriptions import delivery, digests, mailings, reaper, runs
 from service.subscriptions.models import (
     Delivery,
     DeliveryStatus,
@@ -347,3 +347,61 @@ def test_claims_of_a_dead_worker_are_resumed_by_the_reaper(
     wait_for(lambda: _statuses(clean_app, mailing_id) == {"sent": 7, "uncertain": 1},
              timeout=30)
     assert _copies(smtp_server) == {a: 1 for a in addresses[1:]}
+
+
+@pytest.mark.parametrize("marked", [True, False])
+def test_a_dead_runs_group_is_settled_by_its_progress_mark(
+    clean_app: Flask, smtp_server: SmtpServer, marked: bool
+) -> None:
+    """A run committed 8 copies *sending* as one group, got 3 delivered and died during the
+    4th: by its progress mark the 3 are sent, the 4th uncertain, the last 4 sent by the next
+    run. Without a mark to trust, the whole group is uncertain and nothing goes twice."""
+    addresses, mailing_id = _daily_digest_with_items(clean_app, 8)
+    with clean_app.app_context():
+        [batch_id] = mailings.batch_ids(mailing_id)
+        ids = db.session.scalars(sa.select(Subscriber.id).order_by(Subscriber.id)).all()
+        dead_at = utcnow() - delivery.ROW_LEASE - timedelta(minutes=1)
+        assert reaper.broker_started_at() < dead_at, "Redis restarted too recently to tell"
+        rows = [Delivery(mailing_id=mailing_id, batch_id=batch_id, subscriber_id=sid,
+                         status=DeliveryStatus.SENDING, claim="dead", updated_at=dead_at)
+                for sid in ids]
+        db.session.add_all(rows)
+        db.session.execute(sa.update(MailBatch).values(queued_at=dead_at))
+        db.session.commit()
+        in_flight = sorted(row.id for row in rows)[3]
+        if marked:
+            clean_app.extensions["redis"].set(runs.progress_key("dead"), in_flight)
+        assert reaper.resume_stalled() == (1 if marked else 0)
+        db.session.remove()
+    if marked:
+        wait_for(lambda: _statuses(clean_app, mailing_id) == {"sent": 7, "uncertain": 1},
+                 timeout=30)
+        assert _copies(smtp_server) == {a: 1 for a in addresses[4:]}
+    else:
+        assert _statuses(clean_app, mailing_id) == {"uncertain": 8}
+        assert not _copies(smtp_server)
+
+
+def test_a_slow_group_is_renewed_and_still_sent_once(
+    clean_app: Flask, smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every copy finds its group past GROUP_MAX_AGE: renewed each time (a compare-and-set),
+    every copy sent once; a copy taken from the run meanwhile is skipped, not sent."""
+    monkeypatch.setattr(runs, "GROUP_MAX_AGE", 0.0)
+    addresses, mailing_id = _daily_digest_with_items(clean_app, 6)
+    renew = runs.Run.keep_alive
+    calls: list[int] = []
+
+    def taken_before_the_third(run: runs.Run) -> set[int]:
+        calls.append(1)
+        if len(calls) == 3:  # another run took the next copy (as after a reaper's pass)
+            with run.conn.engine.begin() as other:
+                other.execute(sa.update(Delivery).where(Delivery.id == run.group[0])
+                              .values(claim="other", status=DeliveryStatus.CLAIMED))
+        return renew(run)
+
+    monkeypatch.setattr(runs.Run, "keep_alive", taken_before_the_third)
+    [result] = _run(clean_app, mailing_id)
+    assert (result.sent, result.skipped) == (5, 1)
+    assert _copies(smtp_server) == {a: 1 for a in addresses if a != addresses[2]}
+    assert _statuses(clean_app, mailing_id) == {"sent": 5, "claimed": 1}

@@ -88,9 +88,11 @@ def test_three_worker_processes_together_stay_under_mail_rate(
     received = smtp_server.received
     measured = _rate(received)
     # Never above the rate (a little slack for when the server, not Redis, notes the time),
-    # and not far under it though three processes share it.
+    # and hardly under it though three processes share it: slots are reserved ahead, so only
+    # the last copy's lateness counts (15.00-15.02/s in three runs at load 2-3 on two cores;
+    # 10% is half a second late, the margin for a loaded suite; the benchmark checks 5%).
     assert measured <= rate * 1.03, measured
-    assert measured >= rate * 0.5, measured  # how close: the benchmark's row (loaded here)
+    assert measured >= rate * 0.9, measured
     # Per second at the server: what Redis spaced evenly arrives with the machine's jitter; a
     # sender that woke late can bunch its one slot with the next, one per worker at most.
     assert _busiest_second(received) <= rate + 3, _busiest_second(received)
