@@ -7,7 +7,8 @@ Create Date: 2026-12-02 02:30:00.000000
 SQLite: ``announcements_fts``, an FTS5 table over title, summary and body whose content is the
 announcements table itself (external content), kept in sync by three triggers. Triggers belong
 to their table: a later batch migration that *recreates* ``announcements`` (SQLite's "move and
-copy") drops them, so such a migration must call ``_create_sqlite_triggers`` again (copy it).
+copy") drops them, so such a migration must create them again (``SQLITE_TRIGGERS`` in
+``service/search/schema.py``, as 0016 does).
 Adding a column or an index does not recreate the table.
 
 PostgreSQL: ``announcements.search_vector``, a stored generated tsvector (title weight A,
@@ -18,6 +19,8 @@ only); ``service/search/schema.py`` names them so the model comparison leaves th
 """
 from alembic import op
 import sqlalchemy as sa
+
+from service.search.schema import SQLITE_TRIGGERS
 
 
 # revision identifiers, used by Alembic.
@@ -41,24 +44,8 @@ def _pg_config_expression():
 
 
 def _create_sqlite_triggers():
-    op.execute("""
-        CREATE TRIGGER announcements_fts_insert AFTER INSERT ON announcements BEGIN
-          INSERT INTO announcements_fts(rowid, title, summary, body)
-          VALUES (new.id, new.title, new.summary, new.body);
-        END""")
-    op.execute("""
-        CREATE TRIGGER announcements_fts_delete AFTER DELETE ON announcements BEGIN
-          INSERT INTO announcements_fts(announcements_fts, rowid, title, summary, body)
-          VALUES ('delete', old.id, old.title, old.summary, old.body);
-        END""")
-    op.execute("""
-        CREATE TRIGGER announcements_fts_update AFTER UPDATE OF title, summary, body
-        ON announcements BEGIN
-          INSERT INTO announcements_fts(announcements_fts, rowid, title, summary, body)
-          VALUES ('delete', old.id, old.title, old.summary, old.body);
-          INSERT INTO announcements_fts(rowid, title, summary, body)
-          VALUES (new.id, new.title, new.summary, new.body);
-        END""")
+    for statement in SQLITE_TRIGGERS:
+        op.execute(statement)
 
 
 def upgrade():

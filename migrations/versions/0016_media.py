@@ -8,6 +8,8 @@ Create Date: 2026-12-02 02:40:00.000000
 from alembic import op
 import sqlalchemy as sa
 
+from service.search.schema import SQLITE_TRIGGERS
+
 
 # revision identifiers, used by Alembic.
 revision = '0016'
@@ -16,26 +18,9 @@ branch_labels = None
 depends_on = None
 
 
-# Copied from 0012 (a migration must not import another).
 def _create_sqlite_triggers():
-    op.execute("""
-        CREATE TRIGGER announcements_fts_insert AFTER INSERT ON announcements BEGIN
-          INSERT INTO announcements_fts(rowid, title, summary, body)
-          VALUES (new.id, new.title, new.summary, new.body);
-        END""")
-    op.execute("""
-        CREATE TRIGGER announcements_fts_delete AFTER DELETE ON announcements BEGIN
-          INSERT INTO announcements_fts(announcements_fts, rowid, title, summary, body)
-          VALUES ('delete', old.id, old.title, old.summary, old.body);
-        END""")
-    op.execute("""
-        CREATE TRIGGER announcements_fts_update AFTER UPDATE OF title, summary, body
-        ON announcements BEGIN
-          INSERT INTO announcements_fts(announcements_fts, rowid, title, summary, body)
-          VALUES ('delete', old.id, old.title, old.summary, old.body);
-          INSERT INTO announcements_fts(rowid, title, summary, body)
-          VALUES (new.id, new.title, new.summary, new.body);
-        END""")
+    for statement in SQLITE_TRIGGERS:
+        op.execute(statement)
 
 
 def upgrade():

@@ -13,6 +13,28 @@ FTS_TABLE = "announcements_fts"  # SQLite; FTS5 adds announcements_fts_data, _id
 VECTOR_COLUMN = "search_vector"  # PostgreSQL, on announcements
 VECTOR_INDEX = "ix_announcements_search_vector"
 
+# The triggers that keep the FTS5 table in step with announcements (SQLite). Migration 0012
+# creates them; a migration that recreates the announcements table (SQLite's batch "move and
+# copy" drops a table's triggers) creates them again, as 0016 does. Kept here once so the two
+# cannot drift; changing them means a new migration that drops and creates them.
+SQLITE_TRIGGERS = (
+    """CREATE TRIGGER announcements_fts_insert AFTER INSERT ON announcements BEGIN
+      INSERT INTO announcements_fts(rowid, title, summary, body)
+      VALUES (new.id, new.title, new.summary, new.body);
+    END""",
+    """CREATE TRIGGER announcements_fts_delete AFTER DELETE ON announcements BEGIN
+      INSERT INTO announcements_fts(announcements_fts, rowid, title, summary, body)
+      VALUES ('delete', old.id, old.title, old.summary, old.body);
+    END""",
+    """CREATE TRIGGER announcements_fts_update AFTER UPDATE OF title, summary, body
+    ON announcements BEGIN
+      INSERT INTO announcements_fts(announcements_fts, rowid, title, summary, body)
+      VALUES ('delete', old.id, old.title, old.summary, old.body);
+      INSERT INTO announcements_fts(rowid, title, summary, body)
+      VALUES (new.id, new.title, new.summary, new.body);
+    END""",
+)
+
 
 def include_name(name: str | None, type_: str, parent_names: Mapping[str, str | None]) -> bool:
     """Alembic's ``include_name`` hook: False for the search objects, True for the rest."""

@@ -7,12 +7,14 @@ the broker is read from Celery's own signal (``published_messages``)."""
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from celery.signals import before_task_publish
 from flask import Flask
 
 from service import events
@@ -24,9 +26,25 @@ from service.subscriptions import events as subscription_events
 from service.subscriptions.models import Frequency, Subscriber, SubscriberStatus
 from service.webhooks.models import WebhookEndpoint
 from service.websub.models import WebSubSubscription
-from tests.outbox.test_delivery import published_messages  # noqa: F401 (a fixture)
 
 PUSH, INSTANT = events.PUSH_TASK, subscription_events.START_INSTANT_TASK
+
+
+@pytest.fixture
+def published_messages() -> Iterator[list[str]]:
+    """Names of the tasks this test's thread handed to the broker (Celery's own signal). The
+    session's worker runs in this process too, on threads of its own: what it queues for
+    events of earlier tests is not this test's."""
+    sent: list[str] = []
+    me = threading.get_ident()
+
+    def receiver(sender: str | None = None, **_: Any) -> None:
+        if threading.get_ident() == me:
+            sent.append(str(sender))
+
+    before_task_publish.connect(receiver, weak=False)
+    yield sent
+    before_task_publish.disconnect(receiver)
 
 
 @pytest.fixture
@@ -50,7 +68,7 @@ def _hand_off(kind: str, payload: dict[str, Any]) -> None:
 
 
 def test_nobody_listening_queues_nothing(published_event: tuple[str, dict[str, Any]],
-                                         published_messages: list[str]) -> None:  # noqa: F811
+                                         published_messages: list[str]) -> None:
     db.session.add(WebhookEndpoint(url="http://127.0.0.1:9/hook", secret="whsec_x",
                                    events=["announcement.retracted"]))  # another event type
     db.session.add(WebhookEndpoint(url="http://127.0.0.1:9/off", secret="whsec_y",
@@ -78,7 +96,7 @@ def external_hubs(ctx: Flask) -> Iterator[None]:
 @pytest.mark.parametrize("listener", ["endpoint", "subscriber", "external hubs", "instant"])
 def test_each_kind_of_listener_gets_its_task(request: pytest.FixtureRequest, listener: str,
                                              published_event: tuple[str, dict[str, Any]],
-                                             published_messages: list[str]) -> None:  # noqa: F811
+                                             published_messages: list[str]) -> None:
     if listener == "endpoint":
         db.session.add(WebhookEndpoint(url="http://127.0.0.1:9/hook", secret="whsec_x",
                                        events=["announcement.published"]))
@@ -94,3 +112,4 @@ def test_each_kind_of_listener_gets_its_task(request: pytest.FixtureRequest, lis
     db.session.commit()
     _hand_off(*published_event)
     assert published_messages == [INSTANT if listener == "instant" else PUSH]
+
