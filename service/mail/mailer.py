@@ -9,9 +9,8 @@ send tells the caller, in three exceptions, exactly what the server may have rec
 - :class:`Uncertain`: the whole message went out and no reply came (timeout, dropped
   connection); it may have been delivered, so it must never be resent automatically.
 
-``before_data`` is called before the message data is sent (with PIPELINING, MAIL, RCPT and DATA
-go in one round trip and it runs while the server reads them; a refusal that follows is raised
-as usual);
+``before_data`` is called before the message data is sent (with PIPELINING, while the server
+reads MAIL and RCPT: the two round trips overlap; a refusal that follows is raised as usual);
 the delivery code commits its "sending" mark there, and may return False to skip the message
 (another run owns it), which resets the SMTP transaction.
 
@@ -203,21 +202,35 @@ class SmtpTransport:
                 options.append("BODY=8BITMIME")
             else:
                 data = to_seven_bit(data)
-        if smtp.has_extn("pipelining"):
-            ready = self._pipelined(smtp, sender, recipient, options, before_data)
-            if not ready:
-                return False
-        else:
-            self._one_by_one(smtp, sender, recipient, options)
-            if before_data is not None and not before_data():
-                self._reset()
-                return False
-            try:
-                code, reply = smtp.docmd("DATA")
-            except (smtplib.SMTPException, OSError) as exc:
-                raise self._drop("connection lost at DATA", exc) from exc
-            if code != 354:
-                raise self._refused(code, reply, "DATA")
+        ours = True
+        try:
+            if smtp.has_extn("pipelining"):  # RFC 2920: MAIL and RCPT in one round trip
+                mail = " ".join([f"MAIL FROM:{_quote(sender)}", *options])
+                smtp.send(f"{mail}\r\nRCPT TO:{_quote(recipient)}\r\n")
+                # While the server reads them, the caller commits its mark: the two waits
+                # overlap. Nothing can be delivered before DATA, which comes after both.
+                ours = before_data() if before_data is not None else True
+                (code, reply), (rcpt_code, rcpt_reply) = smtp.getreply(), smtp.getreply()
+            else:
+                code, reply = smtp.mail(sender, options)
+                rcpt_code, rcpt_reply = smtp.rcpt(recipient) if code == 250 else (0, b"")
+            if code != 250:
+                raise self._refused(code, reply, "MAIL FROM")
+            if rcpt_code not in (250, 251):
+                raise self._refused(rcpt_code, rcpt_reply, f"RCPT TO {recipient}")
+        except (smtplib.SMTPException, OSError) as exc:
+            raise self._drop("connection lost before the data", exc) from exc
+        if not smtp.has_extn("pipelining") and before_data is not None:
+            ours = before_data()
+        if not ours:
+            self._reset()
+            return False
+        try:
+            code, reply = smtp.docmd("DATA")
+        except (smtplib.SMTPException, OSError) as exc:
+            raise self._drop("connection lost at DATA", exc) from exc
+        if code != 354:
+            raise self._refused(code, reply, "DATA")
         payload = _DOT_AT_LINE_START.sub(b"..", data)
         if not payload.endswith(b"\r\n"):
             payload += b"\r\n"
@@ -235,54 +248,6 @@ class SmtpTransport:
                 self._drop_quietly()
             raise _classify(code, reply, "end of DATA")
         return True
-
-    def _pipelined(self, smtp: smtplib.SMTP, sender: str, recipient: str, options: list[str],
-                   before_data: BeforeData | None) -> bool:
-        """MAIL, RCPT and DATA in one round trip (RFC 2920); True: the server waits for the
-        data. The caller's mark is made while the server reads them: nothing can be delivered
-        before the data's final dot, which only follows both. A copy refused, or not ours,
-        after a 354 ends the connection (no dot sent: the server discards it)."""
-        mail = " ".join([f"MAIL FROM:{_quote(sender)}", *options])
-        what = ["MAIL FROM", f"RCPT TO {recipient}", "DATA"]
-        replies: list[tuple[int, bytes]] = []
-        try:
-            smtp.send(f"{mail}\r\nRCPT TO:{_quote(recipient)}\r\nDATA\r\n")
-            ours = before_data() if before_data is not None else True
-            while len(replies) < 3:
-                replies.append(smtp.getreply())
-                if replies[-1][0] == 421:  # the server is closing: no more replies come
-                    self._drop_quietly()
-                    raise _classify(*replies[-1], what[len(replies) - 1])
-        except (smtplib.SMTPException, OSError) as exc:
-            raise self._drop("connection lost before the data", exc) from exc
-        (code, reply), (rcpt_code, rcpt_reply), (data_code, data_reply) = replies
-        refusal = (None if code == 250 else (code, reply, "MAIL FROM")) or (
-            None if rcpt_code in (250, 251) else (rcpt_code, rcpt_reply, f"RCPT TO {recipient}"))
-        if data_code == 354 and (refusal is not None or not ours):
-            self._drop_quietly()  # in the data phase with nothing to send: hang up
-            if refusal is not None:
-                raise _classify(*refusal)
-            return False
-        if refusal is not None:
-            raise self._refused(*refusal)
-        if not ours:
-            self._reset()
-            return False
-        if data_code != 354:
-            raise self._refused(data_code, data_reply, "DATA")
-        return True
-
-    def _one_by_one(self, smtp: smtplib.SMTP, sender: str, recipient: str,
-                    options: list[str]) -> None:
-        try:
-            code, reply = smtp.mail(sender, options)
-            rcpt_code, rcpt_reply = smtp.rcpt(recipient) if code == 250 else (0, b"")
-        except (smtplib.SMTPException, OSError) as exc:
-            raise self._drop("connection lost before the data", exc) from exc
-        if code != 250:
-            raise self._refused(code, reply, "MAIL FROM")
-        if rcpt_code not in (250, 251):
-            raise self._refused(rcpt_code, rcpt_reply, f"RCPT TO {recipient}")
 
     def _drop_quietly(self) -> None:
         if self._smtp is not None:
