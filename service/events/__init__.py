@@ -11,7 +11,7 @@ the feed rebuild, as readers poll feeds most, then WebSub, which sends the rebui
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import current_app
 
@@ -32,17 +32,19 @@ class PushQueueUnavailable(RuntimeError):
     """The broker would not take the push hand-off; the event stays pending for the relay."""
 
 
-# The push consumers, each run in an ``events.push`` task of its own. Webhooks need nothing
-# from the feeds, so they are handed off before the rebuild; WebSub sends the rebuilt
-# documents, so it is handed off after it.
-PUSH_CONSUMERS: Mapping[str, outbox.Consumer] = {
-    "webhooks": webhooks.send_to_endpoints,
-    "websub": websub.distribute_changed_topics,
-}
-# Whether a push consumer has anyone to send an event to: no task for nobody.
-PUSH_WANTED: Mapping[str, Callable[[str, dict[str, Any]], bool]] = {
-    "webhooks": webhooks.wanted,
-    "websub": websub.wanted,
+class PushConsumer(NamedTuple):
+    """A push consumer, run in an ``events.push`` task of its own, and whether it has anyone
+    to send an event to (no task for nobody)."""
+
+    consume: outbox.Consumer
+    wanted: Callable[[str, dict[str, Any]], bool]
+
+
+# Webhooks need nothing from the feeds, so they are handed off before the rebuild; WebSub
+# sends the rebuilt documents, so it is handed off after it.
+PUSH_CONSUMERS: Mapping[str, PushConsumer] = {
+    "webhooks": PushConsumer(webhooks.send_to_endpoints, webhooks.wanted),
+    "websub": PushConsumer(websub.distribute_changed_topics, websub.wanted),
 }
 
 
@@ -54,7 +56,7 @@ def hand_off(name: str) -> outbox.Consumer:
     would only take a worker's slot from the next event."""
 
     def queue_push(kind: str, payload: dict[str, Any]) -> None:
-        if not PUSH_WANTED[name](kind, payload):
+        if not PUSH_CONSUMERS[name].wanted(kind, payload):
             return
         if not send_now(current_app.extensions["celery"], PUSH_TASK, name, kind, payload):
             raise PushQueueUnavailable(f"could not queue {PUSH_TASK} for {name}")
@@ -84,4 +86,4 @@ def dispatch(event_id: int) -> bool:
 
 def push(name: str, kind: str, payload: dict[str, Any]) -> None:
     """The ``events.push`` task: push consumer ``name`` on one event."""
-    PUSH_CONSUMERS[name](kind, payload)
+    PUSH_CONSUMERS[name].consume(kind, payload)

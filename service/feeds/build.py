@@ -86,11 +86,7 @@ def rebuild_scope(scope: str, changed: Collection[int] | None = None,
     and stored first, under the scope's lock; then, a batch per lock, a page newly cut and
     the one before it, or with ``every_page`` every archive page (``flask feeds rebuild``).
     """
-    pages = _rebuild_subscription(scope, changed)
-    if pages is None:
-        return False
-    _build_pages(get_redis(), scope, None if every_page else sorted(pages))
-    return True
+    return rebuild([scope], changed, every_page) == 1
 
 
 def _rebuild_subscription(scope: str, changed: Collection[int] | None) -> set[int] | None:
@@ -191,7 +187,7 @@ def rebuild(scope_list: Iterable[str], changed: Collection[int] | None = None,
     ordered = sorted(set(scope_list), key=lambda s: (s != scopes.ALL, s))
     pending = {scope: _rebuild_subscription(scope, changed) for scope in ordered}
     for scope, pages in pending.items():
-        if pages is not None and (pages or every_page):
+        if pages is not None:
             _build_pages(get_redis(), scope, None if every_page else sorted(pages))
     return sum(pages is not None for pages in pending.values())
 

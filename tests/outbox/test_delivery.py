@@ -5,13 +5,10 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-from celery.signals import before_task_publish
 from flask import Flask
 
 from service import events, outbox
@@ -23,19 +20,6 @@ from service.outbox.models import OutboxEvent
 from tests.fixtures.processes import worker_env, worker_process
 from tests.fixtures.services import PrivateRedis
 from tests.waiting import wait_for
-
-
-@pytest.fixture
-def published_messages() -> Iterator[list[str]]:
-    """Names of the tasks actually handed to the broker (Celery's own signal, no mock)."""
-    sent: list[str] = []
-
-    def receiver(sender: str | None = None, **_: Any) -> None:
-        sent.append(str(sender))
-
-    before_task_publish.connect(receiver, weak=False)
-    yield sent
-    before_task_publish.disconnect(receiver)
 
 
 def test_rolled_back_write_sends_nothing(ctx: Flask, published_messages: list[str]) -> None:

@@ -7,14 +7,12 @@ the broker is read from Celery's own signal (``published_messages``)."""
 from __future__ import annotations
 
 import dataclasses
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from celery.signals import before_task_publish
 from flask import Flask
 
 from service import events
@@ -28,23 +26,6 @@ from service.webhooks.models import WebhookEndpoint
 from service.websub.models import WebSubSubscription
 
 PUSH, INSTANT = events.PUSH_TASK, subscription_events.START_INSTANT_TASK
-
-
-@pytest.fixture
-def published_messages() -> Iterator[list[str]]:
-    """Names of the tasks this test's thread handed to the broker (Celery's own signal). The
-    session's worker runs in this process too, on threads of its own: what it queues for
-    events of earlier tests is not this test's."""
-    sent: list[str] = []
-    me = threading.get_ident()
-
-    def receiver(sender: str | None = None, **_: Any) -> None:
-        if threading.get_ident() == me:
-            sent.append(str(sender))
-
-    before_task_publish.connect(receiver, weak=False)
-    yield sent
-    before_task_publish.disconnect(receiver)
 
 
 @pytest.fixture
