@@ -84,7 +84,14 @@ def test_three_worker_processes_together_stay_under_mail_rate(
             db.session.remove()
     finally:
         private_app.config["SETTINGS"] = settings
-    wait_for(lambda: len(smtp_server.received) == subscribers, timeout=60, interval=0.2)
+    try:
+        wait_for(lambda: len(smtp_server.received) == subscribers, timeout=60, interval=0.2)
+    except AssertionError:
+        with private_app.app_context():  # what the ledger says, for whoever reads the failure
+            state = mailings.summary(mailing_id)
+            db.session.remove()
+        raise AssertionError(f"{len(smtp_server.received)} of {subscribers} received in 60 s; "
+                             f"ledger: {state}") from None
     received = smtp_server.received
     measured = _rate(received)
     # Never above the rate (a little slack for when the server, not Redis, notes the time),
