@@ -100,7 +100,11 @@ class GunicornSetup:
         return f"sync {self.workers}"
 
     def argv(self) -> list[str]:
-        args = ["--worker-class", self.worker_class, "--workers", str(self.workers)]
+        # gthread is the production image's class (the Dockerfile's CMD): gthread, plus
+        # security headers on gunicorn's own errors and a frozen start-up heap.
+        worker_class = ("service.gunicorn_worker.ThreadWorker" if self.worker_class == "gthread"
+                        else self.worker_class)
+        args = ["--worker-class", worker_class, "--workers", str(self.workers)]
         if self.worker_class == "gthread":
             args += ["--threads", str(self.threads)]
         return args

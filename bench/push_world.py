@@ -105,9 +105,9 @@ def start_worker(env: dict[str, str], workdir: Path) -> subprocess.Popen[bytes]:
     """One ``celery -A workers worker -P threads -c 16`` consuming every queue."""
     return subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "workers", "worker", "--pool=threads",
-         f"--concurrency={THREADS}", "--loglevel=WARNING", "--without-mingle",
+         f"--concurrency={THREADS}", "--loglevel=" + os.environ.get("BENCH_LOGLEVEL", "WARNING"), "--without-mingle",
          "--without-gossip"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-        stderr=open(workdir / "worker.log", "wb"))  # noqa: SIM115 (lives with the worker)
+        stderr=open(os.environ.get("BENCH_WORKER_LOG", workdir / "worker.log"), "wb"))  # noqa: SIM115 (lives with the worker)
 
 
 @contextlib.contextmanager

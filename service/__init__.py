@@ -57,9 +57,12 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
     import service.models  # noqa: F401 (the whole schema, for Alembic and relationships)
     from service.celery_app import celery_init_app
-    from service.database import db
+    from service.database import db, ping_when_idle
 
     db.init_app(app)
+    if not settings.database_url.startswith("sqlite"):
+        with app.app_context():
+            ping_when_idle(db.engine)
     # Batch mode lets Alembic alter tables on SQLite too (it rebuilds them).
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     redis_init_app(app)
@@ -132,7 +135,8 @@ def _engine_options(database_url: str) -> dict[str, Any]:
     if database_url.startswith("sqlite"):
         # Web, worker and beat share the file: wait for a lock instead of failing at once.
         return {"connect_args": {"timeout": 30}}
-    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10}
+    # No pool_pre_ping: database.ping_when_idle pings only connections that sat idle.
+    return {"pool_size": 5, "max_overflow": 10}
 
 
 def _check_redis(app: Flask) -> None:

@@ -19,10 +19,13 @@ keeps a 100,000-subscriber digest from delaying a feed build (see docker-compose
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
-from celery import Celery, Task
+from celery import Celery, Task, signals
 from flask import Flask
 from kombu import Queue
+
+from service.heap import freeze_start_up_heap
 
 TASK_MODULES = ["workers.events", "workers.announcements", "workers.feeds", "workers.mail",
                 "workers.push", "workers.inbound"]
@@ -167,4 +170,20 @@ def celery_init_app(app: Flask) -> Celery:
         enable_utc=True,
     )
     app.extensions["celery"] = celery
+    _freeze_heap_when_started(app)
     return celery
+
+
+def _freeze_heap_when_started(app: Flask) -> None:
+    """A worker's start-up heap is frozen (``service.heap``): in a prefork parent before its
+    children fork (``worker_init``), in each child (``worker_process_init``) and in a threads
+    or solo worker once it is ready. One process makes one app; a test process that makes
+    many connects the first only (``dispatch_uid``), and only a worker started in it fires."""
+
+    def freeze(**_: Any) -> None:
+        freeze_start_up_heap(app)
+
+    for name, signal in (("init", signals.worker_init),
+                         ("process-init", signals.worker_process_init),
+                         ("ready", signals.worker_ready)):
+        signal.connect(freeze, weak=False, dispatch_uid=f"newsroom-freeze-heap-{name}")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from flask_sqlalchemy import SQLAlchemy
@@ -51,6 +52,42 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
+
+
+# A pooled connection used this recently is handed out without a ping. SQLAlchemy's
+# pool_pre_ping pings on every checkout, and a worker's task checks out several times (each
+# commit or rollback returns the connection): on PostgreSQL that was a round trip per
+# checkout, seven of about thirty in the dispatch of one publish.
+PING_AFTER_IDLE = 5.0  # seconds
+
+
+def ping_when_idle(engine: sa.Engine, idle: float = PING_AFTER_IDLE) -> None:
+    """Check a pooled connection before handing it out only when it has been idle ``idle``
+    seconds or more: one that idled (a server restart, a proxy's idle timeout) is replaced
+    before anyone uses it, as with ``pool_pre_ping``. A connection returned moments ago is
+    alive but for a server that went down in between; its first statement then fails,
+    SQLAlchemy sees the disconnect and renews the whole pool, and that one request or
+    task fails (a task is delivered again)."""
+    dialect = engine.dialect
+
+    def returned(_dbapi_connection: Any, record: Any) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    def check(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        at = record.info.get("returned_at")
+        if at is None or time.monotonic() - at < idle:
+            return  # new, or back in the pool a moment ago
+        try:
+            alive = dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as exc:
+            if dialect.is_disconnect(exc, dbapi_connection, None):
+                raise sa.exc.DisconnectionError(str(exc)) from exc  # the pool connects anew
+            raise
+        if not alive:
+            raise sa.exc.DisconnectionError("the connection did not answer a ping")
+
+    sa.event.listen(engine, "checkin", returned)
+    sa.event.listen(engine, "checkout", check)
 
 
 def utcnow() -> datetime:

@@ -23,6 +23,7 @@ from flask import Flask
 from gunicorn.workers.gthread import ThreadWorker as _GthreadWorker
 
 from service import security
+from service.heap import freeze_start_up_heap
 
 
 def _header_block(production: bool) -> bytes:
@@ -51,7 +52,13 @@ class _SecureErrorSocket:
 
 
 class ThreadWorker(_GthreadWorker):  # type: ignore[misc]
-    """gunicorn's gthread worker whose own error pages carry the security headers."""
+    """gunicorn's gthread worker whose own error pages carry the security headers, and whose
+    start-up heap is frozen once the app is loaded (``service.heap``)."""
+
+    def run(self) -> None:
+        app = getattr(self, "wsgi", None)
+        freeze_start_up_heap(app if isinstance(app, Flask) else None)
+        super().run()
 
     def _production(self) -> bool:
         app = getattr(self, "wsgi", None)  # the loaded app: service:create_app()
