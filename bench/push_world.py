@@ -102,12 +102,15 @@ def environment(database_url: str, redis_url: str, workdir: Path) -> dict[str, s
 
 
 def start_worker(env: dict[str, str], workdir: Path) -> subprocess.Popen[bytes]:
-    """One ``celery -A workers worker -P threads -c 16`` consuming every queue."""
+    """One ``celery -A workers worker -P threads -c 16`` consuming every queue. To trace a
+    run: ``BENCH_LOGLEVEL=INFO`` logs every task received and finished (with times), to
+    ``BENCH_WORKER_LOG`` (default: ``worker.log`` in the scratch directory, removed after)."""
+    loglevel = os.environ.get("BENCH_LOGLEVEL", "WARNING")
+    log = open(os.environ.get("BENCH_WORKER_LOG", workdir / "worker.log"), "wb")  # noqa: SIM115
     return subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "workers", "worker", "--pool=threads",
-         f"--concurrency={THREADS}", "--loglevel=" + os.environ.get("BENCH_LOGLEVEL", "WARNING"), "--without-mingle",
-         "--without-gossip"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-        stderr=open(os.environ.get("BENCH_WORKER_LOG", workdir / "worker.log"), "wb"))  # noqa: SIM115 (lives with the worker)
+         f"--concurrency={THREADS}", f"--loglevel={loglevel}", "--without-mingle",
+         "--without-gossip"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
 
 
 @contextlib.contextmanager
