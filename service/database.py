@@ -54,6 +54,23 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
         cursor.close()
 
 
+@sa.event.listens_for(sa.Engine, "connect")
+def _postgres_sessions_in_utc(dbapi_connection: object, _record: object) -> None:
+    """A PostgreSQL session in UTC, as Django sets its own: the models hold UTC times only.
+
+    psycopg gives ``timestamptz`` values in the session's time zone; in a server's zone such as
+    ``Etc/UTC`` that is a ``ZoneInfo``, and converting each to ``datetime.UTC`` for the models
+    (``UTCDateTime``) cost about 20 µs, 0.13 s for a batch of 800 outbound rows (a cProfile of
+    ``push.webhook``). In UTC psycopg gives ``timezone.utc`` itself and the conversion is none."""
+    import psycopg
+
+    if isinstance(dbapi_connection, psycopg.Connection):
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True  # a SET outside any transaction, kept
+        dbapi_connection.execute("SET TIME ZONE 'UTC'")
+        dbapi_connection.autocommit = autocommit
+
+
 # A pooled connection used this recently is handed out without a ping. SQLAlchemy's
 # pool_pre_ping pings on every checkout, and a worker's task checks out several times (each
 # commit or rollback returns the connection): on PostgreSQL that was a round trip per

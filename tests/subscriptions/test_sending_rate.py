@@ -90,8 +90,10 @@ def test_three_worker_processes_together_stay_under_mail_rate(
         with private_app.app_context():  # what the ledger says, for whoever reads the failure
             state = mailings.summary(mailing_id)
             db.session.remove()
-        raise AssertionError(f"{len(smtp_server.received)} of {subscribers} received in 60 s; "
-                             f"ledger: {state}") from None
+        got = [r.recipients[0] for r in smtp_server.received]
+        twice = sorted({address for address in got if got.count(address) > 1})
+        raise AssertionError(f"{len(got)} of {subscribers} received in 60 s; ledger: {state}; "
+                             f"received more than once: {twice}") from None
     received = smtp_server.received
     measured = _rate(received)
     # Never above the rate (a little slack for when the server, not Redis, notes the time),
