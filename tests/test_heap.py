@@ -29,7 +29,8 @@ def test_what_exists_is_frozen_and_what_comes_after_is_still_collected(
         app: Flask, unfrozen: None) -> None:
     before = Cycle()
     frozen = freeze_start_up_heap(app)
-    assert frozen == gc.get_freeze_count() > 1000
+    assert frozen > 1000
+    assert gc.get_freeze_count() <= frozen  # frozen objects may still be freed, none added
     later = Cycle()
     gone = weakref.ref(later)
     del later
