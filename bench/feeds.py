@@ -529,13 +529,13 @@ def front_door_source(world: World) -> str:
 def export_layout_problem(world: World) -> str | None:
     """Why nginx finds no exported feed file, when it finds none (the front door then proxies)."""
     paths = compose_feed_paths()
-    expected = world.nginx_root / "atom.xml"  # location /feeds/ { root ...; try_files /atom.xml }
+    expected = world.nginx_root / "feeds" / "atom.xml"  # location = /feeds/atom.xml { root ...; }
     if expected.is_file():
         return None
     found = sorted(str(p.relative_to(world.volume)) for p in world.volume.rglob("atom.xml"))
     return (
-        f"nginx looks for /feeds/atom.xml at {paths.nginx_root}/atom.xml, which is "
-        f"<feeds volume>/{(paths.nginx / 'atom.xml').as_posix()}, but the worker "
+        f"nginx looks for /feeds/atom.xml at {paths.nginx_root}/feeds/atom.xml, which is "
+        f"<feeds volume>/{(paths.nginx / 'feeds' / 'atom.xml').as_posix()}, but the worker "
         f"(FEED_EXPORT_DIR={paths.worker_export_dir}) wrote "
         f"{', '.join('<feeds volume>/' + f for f in found[:2]) or 'no atom.xml at all'}; "
         f"so every feed request through the front door goes to the app (error_page 404 = @app)"

@@ -170,8 +170,9 @@ def test_front_door_serves_exported_feeds_and_proxies_the_rest(
                           status=Status.PUBLISHED)
         db.session.commit()
         build.rebuild(["all", "tag:observatory"])  # what the worker does after the commit
-    exported = export_dir / "atom.xml"  # FEED_EXPORT_DIR mirrors URLs below /feeds/
-    assert exported.exists() and (export_dir / "tags" / "observatory" / "rss.xml").exists()
+    exported = export_dir / "feeds" / "atom.xml"  # FEED_EXPORT_DIR mirrors URL paths
+    feeds = export_dir / "feeds"
+    assert exported.exists() and (feeds / "tags" / "observatory" / "rss.xml").exists()
 
     status, headers, body = _get(front_door, "/feeds/atom.xml")
     assert status == 200 and body == exported.read_bytes()
@@ -193,7 +194,7 @@ def test_front_door_serves_exported_feeds_and_proxies_the_rest(
     assert gzip.decompress(zipped) == body
 
     # A feed with no file yet (never built) falls back to the app, which builds it.
-    (export_dir / "rss.xml").unlink()
+    (export_dir / "feeds" / "rss.xml").unlink()
     status, headers, body = _get(front_door, "/feeds/rss.xml")
     assert status == 200 and b"Through the front door" in body
     assert _get(front_door, "/feeds/tags/unknown/rss.xml")[0] == 404
@@ -286,7 +287,7 @@ def test_front_door_security_headers_on_every_response(
     assert _values(headers, "Content-Security-Policy") == [security.CONTENT_SECURITY_POLICY]
     assert _values(headers, "X-Content-Type-Options") == ["nosniff"]
     # A feed with no file is answered by the app, with the feed policy, once.
-    (export_dir / "rss.xml").unlink()
+    (export_dir / "feeds" / "rss.xml").unlink()
     status, headers = _all_headers(front_door, "/feeds/rss.xml")
     assert status == 200 and '"' in _values(headers, "ETag")[0]
     assert _values(headers, "Content-Security-Policy") == [
@@ -321,7 +322,7 @@ def test_front_door_names_the_websub_hub_on_every_feed(
         assert _values(headers, "Content-Encoding") == ["gzip"]
         assert _values(headers, "Link") == [expected]
     # No file yet: the app answers, with its own Link header, once (nginx adds none).
-    (export_dir / "rss.xml").unlink()
+    (export_dir / "feeds" / "rss.xml").unlink()
     status, headers = _all_headers(front_door, "/feeds/rss.xml")
     assert status == 200 and '"' in _values(headers, "ETag")[0]  # the app's ETag
     assert _values(headers, "Link") == [app_client.get("/feeds/rss.xml").headers["Link"]]
@@ -385,8 +386,9 @@ def test_front_door_serves_archive_pages_as_files_cached_for_a_day(
                                      status=Status.PUBLISHED)
             db.session.commit()
             build.rebuild(["all", "tag:observatory"], changed=(item.id,))
-    assert (export_dir / "archive" / "2" / "atom.xml").exists()
-    assert (export_dir / "tags" / "observatory" / "archive" / "1" / "feed.json.gz").exists()
+    assert (export_dir / "feeds" / "archive" / "2" / "atom.xml").exists()
+    pages = export_dir / "feeds" / "tags" / "observatory" / "archive"
+    assert (pages / "1" / "feed.json.gz").exists()
     app_client = exporting_app.test_client()
     for path in ("/feeds/archive/1/atom.xml", "/feeds/archive/2/rss.xml",
                  "/feeds/tags/observatory/archive/1/feed.json"):
@@ -408,7 +410,7 @@ def test_front_door_serves_archive_pages_as_files_cached_for_a_day(
     assert b'rel="prev-archive"' in subscription[2]
     assert subscription[1]["Cache-Control"] == "public, max-age=0, must-revalidate"
     # No file: the app builds the page; a page that does not exist is a 404.
-    (export_dir / "archive" / "1" / "rss.xml").unlink()
+    (export_dir / "feeds" / "archive" / "1" / "rss.xml").unlink()
     status, headers, body = _get(front_door, "/feeds/archive/1/rss.xml")
     assert status == 200 and b"Archived 0" in body
     assert headers["Cache-Control"] == "public, max-age=86400"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 from email.utils import formatdate
 from pathlib import Path
@@ -150,8 +151,11 @@ def test_export_catches_up_with_a_version_another_process_stored(ctx: Flask,
     body, ctype = b"<feed>one</feed>", "application/atom+xml; charset=utf-8"
     assert store.put(conn, "all", "atom", body, ctype) is True  # no export directory
     assert store.put(conn, "all", "atom", body, ctype, tmp_path) is False  # same bytes
-    exported = tmp_path / "atom.xml"
+    exported = tmp_path / "feeds" / "atom.xml"
     assert exported.read_bytes() == body
+    twin = exported.with_name("atom.xml.gz")  # ISA-L's gzip, read back by the standard library
+    assert gzip.decompress(twin.read_bytes()) == body
+    assert int(twin.stat().st_mtime) == int(exported.stat().st_mtime)
     assert int(exported.stat().st_mtime) == int(conn.hget(store.key("all", "atom"), "lmts"))
     exported.write_bytes(b"stale")  # the file of an older version
     os.utime(exported, (1_000_000_000, 1_000_000_000))
