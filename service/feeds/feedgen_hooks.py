@@ -1,7 +1,7 @@
 """feedgen's extension hooks: what feedgen 1.0 does not write, added to its elements.
 
 feedgen calls these on each finished feed and entry element (registered by
-``formats._feedgen``). They fill its gaps: it drops rel/type from entry links (the loop
+``formats.common.generator``). They fill its gaps: it drops rel/type from entry links (the loop
 variable shadows the link dict), has no entry-level xml:lang, writes no type on titles, writes
 times without their milliseconds when those are zero, and only writes RSS <author> with an
 email. feedgen builds Atom elements without a namespace and adds xmlns as a plain attribute,
