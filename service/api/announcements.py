@@ -18,9 +18,8 @@ Decisions worth knowing:
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from math import ceil
 from typing import Any
 
@@ -32,73 +31,23 @@ from service import urls
 from service.announcements import publishing, queries, translations
 from service.announcements.models import Announcement, Status
 from service.api import auth, bp, parsing, schemas
+from service.api.announcement_json import etag, representation
+from service.api.field_errors import InvalidFields, pointer
 from service.api.openapi import operation
 from service.api.problems import Problem
 from service.database import db, utcnow
 from service.editors.models import Editor
-from service.media import library
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ITEM = {200: ("The announcement.", schemas.Announcement)}
 _ITEM_HEADERS = {200: ("ETag",)}
-
-
-def _representation(item: Announcement, versions: list[Announcement],
-                    viewer: Editor | None) -> dict[str, Any]:
-    """``versions``: its translations (``translations.others``); anonymous viewers see the
-    published ones only."""
-    shown = [v for v in versions if viewer is not None or v.status is Status.PUBLISHED]
-    return schemas.Announcement(
-        id=item.id,
-        uid=item.uid,
-        slug=item.slug,
-        url=urls.announcement(item.slug),
-        title=item.title,
-        summary=item.summary,
-        body=item.body,
-        body_html=item.body_html,
-        language=item.language,
-        status=item.status.value,
-        tags=[t.slug for t in item.tags],
-        partners=[p.slug for p in item.partners],
-        publish_at=item.publish_at,
-        published_at=item.published_at,
-        retracted_at=item.retracted_at,
-        retraction_reason=item.retraction_reason,
-        image=library.describe(item.image) if item.image else None,
-        created_at=item.created_at,
-        updated_at=item.updated_at,
-        translations=[schemas.Translation(id=v.id, language=v.language, slug=v.slug,
-                                          url=urls.announcement(v.slug), status=v.status.value)
-                      for v in shown],
-    ).model_dump(mode="json")
-
-
-def public_representation(item: Announcement) -> dict[str, Any]:
-    """As an anonymous caller gets it (what webhooks carry to partners)."""
-    return _representation(item, translations.others(item), None)
-
-
-def _micros(moment: datetime) -> int:
-    return (moment - _EPOCH) // timedelta(microseconds=1)
-
-
-def _etag(item: Announcement, versions: list[Announcement] | None = None) -> str:
-    """``<id>-<updated_at in µs>``, plus a hash of its translations' ids and last changes."""
-    tag = f"{item.id}-{_micros(item.updated_at)}"
-    versions = translations.others(item) if versions is None else versions
-    if versions:
-        state = ",".join(f"{v.id}:{_micros(v.updated_at)}:{v.status.value}" for v in versions)
-        tag += "-" + hashlib.sha256(state.encode()).hexdigest()[:12]
-    return tag
 
 
 def _item_response(item: Announcement, status: int = 200, **headers: str) -> Response:
     versions = translations.others(item)
     # The caller as the view's token check found it (looking it up again would write again).
-    response = jsonify(_representation(item, versions, g.get("api_editor")))
+    response = jsonify(representation(item, versions, g.get("api_editor")))
     response.status_code = status
-    response.set_etag(_etag(item, versions), weak=True)
+    response.set_etag(etag(item, versions), weak=True)
     response.headers.update(headers)
     return response
 
@@ -111,7 +60,7 @@ def _link_translation(item: Announcement, editor: Editor, other_id: int | None) 
         return
     other = queries.get(other_id, for_update=True)
     if other is None:
-        raise schemas.InvalidFields([{"pointer": schemas.pointer("translation_of"),
+        raise InvalidFields([{"pointer": pointer("translation_of"),
                                       "detail": f"there is no announcement with id {other_id}"}])
     auth.require_can_edit(editor, other)
     translations.link(item, other)
@@ -133,29 +82,29 @@ def _for_change(announcement_id: int, editor: Editor) -> Announcement:
     auth.require_can_edit(editor, item)
     if_match = request.if_match
     if "If-Match" in request.headers and not (
-        if_match.star_tag or if_match.contains_weak(_etag(item))
+        if_match.star_tag or if_match.contains_weak(etag(item))
     ):
         raise Problem(412, "The announcement changed since you read it (If-Match does not "
                            "match its ETag); GET it again and reapply your change.",
-                      headers={"ETag": f'W/"{_etag(item)}"'})
+                      headers={"ETag": f'W/"{etag(item)}"'})
     return item
 
 
 def _require_future(publish_at: datetime) -> None:
     if publish_at <= utcnow():
-        raise schemas.InvalidFields([{"pointer": schemas.pointer("publish_at"),
+        raise InvalidFields([{"pointer": pointer("publish_at"),
                                       "detail": "must be in the future"}])
 
 
 def _check_create_schedule(status: str, publish_at: datetime | None) -> None:
-    where = schemas.pointer("publish_at")
+    where = pointer("publish_at")
     if status == "scheduled":
         if publish_at is None:
-            raise schemas.InvalidFields([{"pointer": where,
+            raise InvalidFields([{"pointer": where,
                                           "detail": "is required when status is scheduled"}])
         _require_future(publish_at)
     elif publish_at is not None:
-        raise schemas.InvalidFields([{"pointer": where,
+        raise InvalidFields([{"pointer": where,
                                       "detail": "is only for status scheduled"}])
 
 
@@ -195,7 +144,7 @@ def list_announcements() -> Response:
         "prev": _page_url(query, min(query.page - 1, last)) if query.page > 1 else None,
     }
     page = schemas.AnnouncementPage.model_validate({
-        "items": [_representation(item, versions[item.id], editor) for item in found.items],
+        "items": [representation(item, versions[item.id], editor) for item in found.items],
         "page": query.page, "per_page": query.per_page, "total": found.total, "links": links,
     })
     response = jsonify(page.model_dump(mode="json"))

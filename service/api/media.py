@@ -14,9 +14,9 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from service.api import auth, bp, parsing
 from service.api import media_schemas as schemas
+from service.api.field_errors import InvalidFields, pointer
 from service.api.openapi import operation
 from service.api.problems import Problem
-from service.api.schemas import InvalidFields, pointer
 from service.database import db
 from service.media import images, library
 from service.media.models import Media

@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 from flask import request
 from pydantic import BaseModel, ValidationError
 
+from service.api.field_errors import InvalidFields, field_errors, pointer
 from service.api.problems import Problem
-from service.api.schemas import InvalidFields, field_errors, pointer
 
 M = TypeVar("M", bound=BaseModel)
 _ABSENT = object()  # no body at all, unlike a body that says null

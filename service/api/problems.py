@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from service.announcements.publishing import NotAllowed, SlugTaken, UnknownImage
 from service.announcements.translations import NotLinkable
-from service.api.schemas import InvalidFields, pointer
+from service.api.field_errors import InvalidFields, pointer
 from service.extensions import REDIS_DOWN, RETRY_AFTER, TRY_AGAIN, redis_down_page
 
 log = logging.getLogger(__name__)

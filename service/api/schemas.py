@@ -21,10 +21,9 @@ from pydantic import (
     Field,
     PlainSerializer,
     StringConstraints,
-    ValidationError,
     WithJsonSchema,
 )
-from pydantic_core import ErrorDetails, PydanticCustomError
+from pydantic_core import PydanticCustomError
 
 from service.announcements import text_rules
 from service.announcements.text_rules import LANGUAGE_PATTERN, MAX_TERMS, SLUG_PATTERN
@@ -118,7 +117,7 @@ OutTimestamp = Annotated[
 ]
 
 # Friendlier words than pydantic's for the mistakes clients make most.
-_PATTERN_WORDS = {
+PATTERN_WORDS = {
     SLUG_PATTERN: "must be lowercase letters and digits in words joined by single hyphens, "
                   "like remote-sensing",
     LANGUAGE_PATTERN: "must be a BCP 47 language tag such as en, fr or pt-BR",
@@ -315,47 +314,3 @@ class ProblemDetails(BaseModel):
     detail: str
     instance: str
     errors: list[FieldError] | None = Field(None, description="Per-field problems (422).")
-
-
-class InvalidFields(Exception):
-    """Field errors that pydantic could not see alone (they depend on time or state)."""
-
-    def __init__(self, errors: list[dict[str, str]]) -> None:
-        super().__init__(errors)
-        self.errors = errors
-
-
-def pointer(*path: str | int) -> str:
-    """A JSON Pointer in URI fragment form, RFC 6901: ``("tags", 2)`` -> ``"#/tags/2"``."""
-    escaped = (str(p).replace("~", "~0").replace("/", "~1") for p in path)
-    return "#" + "".join("/" + p for p in escaped)
-
-
-def _message(error: ErrorDetails, name: str) -> str:
-    kind, ctx = error["type"], error.get("ctx") or {}
-    if kind == "missing":
-        return "is required"
-    if kind == "extra_forbidden":
-        if name == "status":
-            return ("cannot be changed here: use POST .../publish, .../schedule, "
-                    ".../unschedule or .../retract")
-        return "is read-only" if name in READ_ONLY else "is not a known field"
-    if kind == "string_pattern_mismatch" and ctx.get("pattern") in _PATTERN_WORDS:
-        return _PATTERN_WORDS[ctx["pattern"]]
-    if kind == "string_too_short" and ctx.get("min_length") == 1:
-        return "must not be empty"
-    message = str(error["msg"])
-    return message[0].lower() + message[1:] if message else kind
-
-
-def field_errors(exc: ValidationError, *, in_query: bool = False) -> list[dict[str, str]]:
-    """pydantic's errors as RFC 9457 style ``{"pointer"|"parameter", "detail"}`` items."""
-    errors = []
-    for error in exc.errors(include_url=False, include_input=False):
-        loc = error["loc"]
-        name = str(loc[0]) if loc else ""
-        if in_query:
-            errors.append({"parameter": name, "detail": _message(error, name)})
-        else:
-            errors.append({"pointer": pointer(*loc), "detail": _message(error, name)})
-    return errors

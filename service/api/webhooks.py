@@ -19,7 +19,7 @@ from pydantic_core import PydanticCustomError
 from service import urls
 from service.announcements import policy
 from service.api import auth, bp, parsing, schemas
-from service.api.announcements import public_representation
+from service.api.announcement_json import public_representation
 from service.api.openapi import operation
 from service.api.problems import Problem
 from service.database import db
