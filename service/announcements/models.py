@@ -132,5 +132,8 @@ class Revision(Model):
     tags: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     partners: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     status: Mapped[str] = mapped_column(sa.String(16))
+    # The featured image this save left (None: none); an image deleted since reads as none.
+    image_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("media.id", ondelete="SET NULL"))
 
     __table_args__ = (sa.UniqueConstraint("announcement_id", "number"),)

@@ -21,8 +21,10 @@ from service.announcements.models import Announcement, Revision, Status
 from service.announcements.word_diff import Row, side_by_side
 from service.database import db, utcnow
 from service.editors.models import Editor
+from service.media.models import Media
 
-CONTENT_FIELDS = ("title", "summary", "body", "language", "tags", "partners")
+CONTENT_FIELDS = ("title", "summary", "body", "language", "tags", "partners", "image_id")
+LABELS = {"image_id": "Featured image"}  # the rest: the field's name, capitalised
 SUBMITTED = "submitted"
 
 
@@ -33,6 +35,10 @@ class FieldDiff:
     field: str
     rows: list[Row]
 
+    @property
+    def label(self) -> str:
+        return LABELS.get(self.field, self.field.capitalize())
+
 
 def snapshot(announcement: Announcement) -> dict[str, Any]:
     return {
@@ -42,6 +48,7 @@ def snapshot(announcement: Announcement) -> dict[str, Any]:
         "language": announcement.language,
         "tags": sorted(t.slug for t in announcement.tags),
         "partners": sorted(p.slug for p in announcement.partners),
+        "image_id": announcement.image_id,
     }
 
 
@@ -145,9 +152,23 @@ def get(announcement_id: int, number: int) -> Revision | None:
 
 
 def diff(old: Revision, new: Revision) -> list[FieldDiff]:
-    """Field by field, only for the fields that differ: lines aligned, words compared."""
-    return [FieldDiff(field, side_by_side(getattr(old, field), getattr(new, field)))
+    """Field by field, only for the fields that differ: lines aligned, words compared (the
+    featured image as its description and size)."""
+    return [FieldDiff(field, side_by_side(_text(field, getattr(old, field)),
+                                          _text(field, getattr(new, field))))
             for field in CONTENT_FIELDS if getattr(old, field) != getattr(new, field)]
+
+
+def _text(field: str, value: Any) -> Any:
+    """What the diff compares: the value itself, or for the image what an editor knows it by."""
+    if field != "image_id":
+        return value
+    if value is None:
+        return "No featured image"
+    media = db.session.get(Media, value)
+    if media is None:
+        return "No featured image"  # deleted since: the foreign key has cleared it
+    return f"{media.alt} ({media.width} x {media.height})"
 
 
 def changes_to_restore(revision: Revision) -> dict[str, Any]:
