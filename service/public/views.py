@@ -7,9 +7,12 @@ number of items (``selectinload``); the feeds page counts with one grouped query
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import sqlalchemy as sa
 from flask import Blueprint, abort, render_template, request, url_for
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 
 from service import urls
 from service.announcements import queries, translations
@@ -75,31 +78,56 @@ def _page() -> int:
     return positive_int(request.args.get("page"), default=1) or abort(404)
 
 
-def _listing(where: sa.ColumnElement[bool] | None, page: int) -> tuple[list[Announcement], bool]:
+Filter = Callable[[Any], sa.ColumnElement[bool]]  # an entity (or alias) -> its condition
+
+
+def _listing(where: Filter | None, page: int
+             ) -> tuple[list[Announcement], bool, dict[int, list[dict[str, str]]]]:
+    """A page of a listing: one card per translation group, the version published first
+    among those the listing shows (what a reader of any language gets by email too), and for
+    each card the other published versions ("Also in"). The group's other versions are found
+    by an index probe per row (``ix_announcements_translation_group_language``), so the page
+    stays an ordered range read with LIMIT, at any size."""
+    a, earlier = Announcement, aliased(Announcement)
+    before = sa.exists().where(
+        earlier.translation_group == a.translation_group,
+        earlier.status == Status.PUBLISHED,
+        sa.or_(earlier.published_at < a.published_at,
+               sa.and_(earlier.published_at == a.published_at, earlier.id < a.id)),
+        *([where(earlier)] if where is not None else []),
+    )
     query = (
-        sa.select(Announcement)
-        .where(Announcement.status == Status.PUBLISHED)
-        .options(selectinload(Announcement.tags), selectinload(Announcement.partners))
-        .order_by(Announcement.published_at.desc(), Announcement.id.desc())
+        sa.select(a)
+        .where(a.status == Status.PUBLISHED, sa.or_(a.translation_group.is_(None), ~before))
+        .options(selectinload(a.tags), selectinload(a.partners))
+        .order_by(a.published_at.desc(), a.id.desc())
         .offset((page - 1) * PER_PAGE)
         .limit(PER_PAGE + 1)
     )
     if where is not None:
-        query = query.where(where)
+        query = query.where(where(a))
     rows = list(db.session.scalars(query))
     if page > 1 and not rows:
         abort(404)
-    return rows[:PER_PAGE], len(rows) > PER_PAGE
+    items = rows[:PER_PAGE]
+    also = {
+        item_id: [{"language": v.language, "name": native_name(v.language),
+                   "path": url_for("public.announcement", slug=v.slug)}
+                  for v in others if v.status is Status.PUBLISHED]
+        for item_id, others in translations.others_of_many(items).items()
+    }
+    return items, len(rows) > PER_PAGE, {k: v for k, v in also.items() if v}
 
 
 @bp.get("/")
 def home() -> str:
     page = _page()
-    items, has_next = _listing(None, page)
+    items, has_next, also = _listing(None, page)
     return render_template(
         "public/listing.html",
         heading="Announcements",
         items=items,
+        also=also,
         page=page,
         has_next=has_next,
         feeds=feed_links(scopes.ALL, "All announcements"),
@@ -110,12 +138,13 @@ def home() -> str:
 def tag(slug: str) -> str:
     row = queries.public_by_slug(Tag, slug) or abort(404)
     page = _page()
-    items, has_next = _listing(Announcement.tags.any(Tag.id == row.id), page)
+    items, has_next, also = _listing(lambda entity: entity.tags.any(Tag.id == row.id), page)
     return render_template(
         "public/listing.html",
         heading=f"Tagged: {row.name}",
         meta=seo.page(f"Tagged: {row.name}", f"Announcements tagged {row.name}."),
         items=items,
+        also=also,
         page=page,
         has_next=has_next,
         feeds=feed_links(f"tag:{slug}", f"Tagged {row.name}"),
@@ -126,12 +155,14 @@ def tag(slug: str) -> str:
 def partner(slug: str) -> str:
     row = queries.public_by_slug(Partner, slug) or abort(404)
     page = _page()
-    items, has_next = _listing(Announcement.partners.any(Partner.id == row.id), page)
+    items, has_next, also = _listing(
+        lambda entity: entity.partners.any(Partner.id == row.id), page)
     return render_template(
         "public/listing.html",
         heading=f"Partner: {row.name}",
         meta=seo.page(row.name, f"Announcements about our partnership with {row.name}."),
         items=items,
+        also=also,
         page=page,
         has_next=has_next,
         feeds=feed_links(f"partner:{slug}", row.name),
