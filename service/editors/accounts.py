@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
+from sqlalchemy.orm import joinedload
 
 from service.database import db, utcnow
 from service.editors.models import ApiToken, Editor, Role
 
 _hasher = PasswordHasher()
 TOKEN_PREFIX = "nr_"  # noqa: S105 (a public marker that makes leaked tokens greppable)
+# How fresh a token's "last used" is kept: a write per minute of use at most, not one per
+# request (a read would otherwise be a write transaction, on SQLite a commit to disk each).
+TOKEN_USE_PRECISION = timedelta(minutes=1)
 
 
 class AccountError(ValueError):
@@ -82,8 +87,11 @@ def editor_for_token(token: str) -> Editor | None:
     row = db.session.scalars(
         sa.select(ApiToken).where(ApiToken.token_hash == _digest(token),
                                   ApiToken.revoked_at.is_(None))
+        .options(joinedload(ApiToken.editor))
     ).first()
     if row is None or not row.editor.active:
         return None
-    row.last_used_at = utcnow()
+    now = utcnow()
+    if row.last_used_at is None or now - row.last_used_at >= TOKEN_USE_PRECISION:
+        row.last_used_at = now
     return row.editor

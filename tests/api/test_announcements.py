@@ -367,4 +367,15 @@ def test_token_use_is_recorded_on_reads(
         assert db.session.scalar(sa.select(ApiToken.last_used_at)) is None
     assert client.get(API, headers=editor.auth).status_code == 200
     with clean_app.app_context():
-        assert db.session.scalar(sa.select(ApiToken.last_used_at)) is not None
+        first = db.session.scalar(sa.select(ApiToken.last_used_at))
+        assert first is not None
+    # Within a minute a request writes nothing: "last used" keeps minute precision.
+    assert client.get(API, headers=editor.auth).status_code == 200
+    with clean_app.app_context():
+        assert db.session.scalar(sa.select(ApiToken.last_used_at)) == first
+        db.session.execute(sa.update(ApiToken).values(last_used_at=first - timedelta(minutes=2)))
+        db.session.commit()
+    assert client.get(API, headers=editor.auth).status_code == 200
+    with clean_app.app_context():
+        later = db.session.scalar(sa.select(ApiToken.last_used_at))
+        assert later is not None and later > first
