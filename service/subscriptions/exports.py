@@ -93,11 +93,10 @@ def erase(subscriber: Subscriber, now: datetime | None = None) -> None:
     if subscriber.status is SubscriberStatus.ERASED:
         return
     address = subscriber.email
-    for event in db.session.scalars(
-            sa.select(OutboxEvent).where(OutboxEvent.kind == lifecycle.SIGN_UP_EVENT,
-                                         OutboxEvent.processed_at.is_not(None))):
-        if event.payload.get("email") == address:
-            db.session.delete(event)
+    # Their processed sign-up requests (JSON_EXTRACT on SQLite, ->> on PostgreSQL).
+    db.session.execute(sa.delete(OutboxEvent).where(
+        OutboxEvent.kind == lifecycle.SIGN_UP_EVENT, OutboxEvent.processed_at.is_not(None),
+        OutboxEvent.payload["email"].as_string() == address))
     db.session.execute(sa.update(Delivery).where(Delivery.subscriber_id == subscriber.id)
                        .values(error=None))
     subscriber.email = f"erased-{subscriber.id}"  # unique, and not an address: never mailed
