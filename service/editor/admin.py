@@ -13,13 +13,8 @@ from werkzeug.wrappers import Response  # redirect() returns this; flask.Respons
 from service.announcements import policy
 from service.database import db, utcnow
 from service.editor import auth
-from service.editor.forms import (
-    EditEditorForm,
-    NewEditorForm,
-    TokenForm,
-    add_error,
-    required_text,
-)
+from service.editor.account_forms import EditEditorForm, NewEditorForm, TokenForm
+from service.editor.forms import add_error, required_text
 from service.editors import accounts
 from service.editors.models import ApiToken, Editor, Role
 

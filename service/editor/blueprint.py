@@ -28,7 +28,7 @@ from service.announcements import policy
 from service.announcements.models import Announcement, Status
 from service.database import db
 from service.editor import auth
-from service.editor.forms import LoginForm
+from service.editor.account_forms import LoginForm
 from service.url_numbers import positive_int
 from service.wtf import CSRFError
 

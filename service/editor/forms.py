@@ -7,12 +7,9 @@ from typing import Any, TypedDict
 
 from slugify import slugify
 from wtforms import (
-    BooleanField,
     DateTimeLocalField,
-    EmailField,
     Field,
     FileField,
-    PasswordField,
     RadioField,
     SelectField,
     StringField,
@@ -21,7 +18,6 @@ from wtforms import (
 )
 from wtforms.validators import (
     DataRequired,
-    EqualTo,
     InputRequired,
     Length,
     Optional,
@@ -32,7 +28,6 @@ from wtforms.validators import (
 from service.announcements import text_rules
 from service.database import utcnow
 from service.editor import times
-from service.editors.models import Role
 from service.media import library
 from service.wtf import FlaskForm
 
@@ -49,12 +44,6 @@ LANGUAGES = {
     "ja": "日本語 (Japanese)",
     "pt": "Português (Portuguese)",
 }
-MIN_PASSWORD = 10
-_PASSWORD_LENGTH = Length(
-    min=MIN_PASSWORD, max=1024, message=f"use at least {MIN_PASSWORD} characters (at most 1024)"
-)
-
-
 def split_slugs(text: str) -> list[str]:
     """``"Remote sensing, ESA"`` -> ``["esa", "remote-sensing"]``: what tag inputs hold."""
     return sorted({slugify(part, max_length=64) for part in text.split(",") if part.strip()})
@@ -139,20 +128,6 @@ def _slug_list(form: FlaskForm, field: Field) -> None:
     for part in (field.data or "").split(","):
         if part.strip() and not slugify(part, max_length=64):
             raise ValidationError(f"{part.strip()!r} has no letters or digits to make a name from")
-
-
-class LoginForm(FlaskForm):
-    email = EmailField(
-        "Email address",
-        validators=[DataRequired(), Length(max=254)],
-        render_kw={"autocomplete": "username"},
-    )
-    password = PasswordField(
-        "Password",
-        validators=[DataRequired(), Length(max=1024)],
-        render_kw={"autocomplete": "current-password"},
-    )
-    submit = SubmitField("Sign in")
 
 
 class AnnouncementForm(FlaskForm):
@@ -271,57 +246,6 @@ class RetractForm(FlaskForm):
                     _title],
     )
     submit = SubmitField("Retract")
-
-
-class PasswordForm(FlaskForm):
-    current = PasswordField(
-        "Current password",
-        validators=[DataRequired()],
-        render_kw={"autocomplete": "current-password"},
-    )
-    new = PasswordField(
-        "New password",
-        validators=[DataRequired(), _PASSWORD_LENGTH],
-        render_kw={"autocomplete": "new-password"},
-    )
-    confirm = PasswordField(
-        "New password again",
-        validators=[DataRequired(), EqualTo("new", "the two do not match")],
-        render_kw={"autocomplete": "new-password"},
-    )
-    submit = SubmitField("Change password")
-
-
-ROLE_CHOICES = {
-    Role.AUTHOR.value: "Author: writes drafts and submits them",
-    Role.EDITOR.value: "Editor: writes and publishes",
-    Role.ADMIN.value: "Admin: also manages editors and API tokens",
-}
-
-
-class NewEditorForm(FlaskForm):
-    email = EmailField("Email address", validators=[DataRequired(), Length(max=254)])
-    name = StringField("Name", validators=[Length(max=120)])
-    role = SelectField("Role", choices=ROLE_CHOICES, default=Role.AUTHOR.value)
-    password = PasswordField("Initial password", validators=[DataRequired(), _PASSWORD_LENGTH])
-    submit = SubmitField("Add editor")
-
-
-class EditEditorForm(FlaskForm):
-    role = SelectField("Role", choices=ROLE_CHOICES)
-    active = BooleanField("Active (may sign in)")
-    password = PasswordField(
-        "New password",
-        description="Leave empty to keep the current one.",
-        validators=[Optional(), _PASSWORD_LENGTH],
-    )
-    submit = SubmitField("Save")
-
-
-class TokenForm(FlaskForm):
-    editor = SelectField("For editor", coerce=int)
-    name = StringField("Label", validators=[DataRequired(), Length(max=120)])
-    submit = SubmitField("Create token")
 
 
 class TranslationForm(FlaskForm):

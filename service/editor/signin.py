@@ -12,8 +12,9 @@ from werkzeug.wrappers import Response  # redirect() returns this; flask.Respons
 
 from service.database import db
 from service.editor import auth
+from service.editor.account_forms import LoginForm, PasswordForm
 from service.editor.blueprint import bp
-from service.editor.forms import LoginForm, PasswordForm, add_error, required_text
+from service.editor.forms import add_error, required_text
 from service.editors import accounts
 from service.extensions import limiter
 
