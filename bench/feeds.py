@@ -704,6 +704,7 @@ class FeedPoller:
         # Items that never showed to If-None-Match although a plain GET shows them: the
         # server answered 304 for changed content (a validator that did not move).
         self.stale_304 = 0
+        self.sizes: list[int] = []  # bytes of every full (200) answer, as the feed grows
 
     def _get(self, conditional: bool = True) -> tuple[int, bytes]:
         for attempt in (1, 2):  # a keep-alive connection the server closed: reconnect once
@@ -723,6 +724,7 @@ class FeedPoller:
             self.polls += 1
             if response.status == 200:
                 self.etag = response.getheader("ETag")
+                self.sizes.append(len(body))
             return response.status, body
         raise AssertionError("unreachable")
 
@@ -1064,10 +1066,10 @@ def load_phase(
     base_headers = {"Accept-Encoding": "gzip"} if args.gzip else {}
     baseline = run_wrk(args, static.port, static.path, base_headers)
     label = f"front door nginx ({world.front_source}, loaded)"
-    front, latencies = _wrk_while_publishing(
+    front, latencies, sizes = _wrk_while_publishing(
         world, args, publisher, children, "front door", world.front_port, FEED_PATH, label
     )
-    static_loaded, _ = _wrk_while_publishing(
+    static_loaded, _, _ = _wrk_while_publishing(
         world,
         args,
         publisher,
@@ -1093,6 +1095,13 @@ def load_phase(
         f"{static_loaded.rps / baseline.rps:.2f}   (what publishing takes from any server; "
         f"front door / this: {front.rps / static_loaded.rps:.2f})"
     )
+    if sizes:
+        copy = (world.static_dir / STATIC_PATH.lstrip("/")).stat().st_size
+        report.add(
+            f"  the feed while the front door was loaded: {min(sizes)}-{max(sizes)} bytes, "
+            f"median {statistics.median(sizes):.0f} (the static file: {copy}; plain GETs of "
+            f"a bigger body are fewer per second)"
+        )
     report.add(
         *latency_rows("  publish -> visible through the front door during the load:", latencies)
     )
@@ -1108,7 +1117,7 @@ def _wrk_while_publishing(
     port: int,
     path: str,
     poller_label: str,
-) -> tuple[WrkResult, Latencies]:
+) -> tuple[WrkResult, Latencies, list[int]]:
     """One wrk run on ``port`` while publishing every ``--load-interval`` seconds, each publish
     waited for through the front door (so the publishing work is the same whatever wrk loads)."""
     base_headers = {"Accept-Encoding": "gzip"} if args.gzip else {}
@@ -1135,7 +1144,7 @@ def _wrk_while_publishing(
         poller.close()
     if "wrk" not in box:
         raise RuntimeError(f"wrk on the {name} did not finish")
-    return box["wrk"], latencies
+    return box["wrk"], latencies, pollers[poller_label].sizes
 
 
 def verdict(
