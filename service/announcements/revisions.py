@@ -21,7 +21,7 @@ from service.announcements.models import Announcement, Revision, Status
 from service.announcements.word_diff import Row, side_by_side
 from service.database import db, utcnow
 from service.editors.models import Editor
-from service.media.models import Media
+from service.media import library
 
 CONTENT_FIELDS = ("title", "summary", "body", "language", "tags", "partners", "image_id")
 LABELS = {"image_id": "Featured image"}  # the rest: the field's name, capitalised
@@ -163,12 +163,8 @@ def _text(field: str, value: Any) -> Any:
     """What the diff compares: the value itself, or for the image what an editor knows it by."""
     if field != "image_id":
         return value
-    if value is None:
-        return "No featured image"
-    media = db.session.get(Media, value)
-    if media is None:
-        return "No featured image"  # deleted since: the foreign key has cleared it
-    return f"{media.alt} ({media.width} x {media.height})"
+    media = library.get(value) if value is not None else None  # a deleted one reads as None
+    return "No featured image" if media is None else f"{media.alt} ({media.width} x {media.height})"
 
 
 def changes_to_restore(revision: Revision) -> dict[str, Any]:

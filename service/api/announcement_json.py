@@ -69,5 +69,3 @@ def etag(item: Announcement, versions: list[Announcement] | None = None) -> str:
         state = ",".join(f"{v.id}:{_micros(v.updated_at)}:{v.status.value}" for v in versions)
         tag += "-" + hashlib.sha256(state.encode()).hexdigest()[:12]
     return tag
-
-

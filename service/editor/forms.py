@@ -44,6 +44,8 @@ LANGUAGES = {
     "ja": "日本語 (Japanese)",
     "pt": "Português (Portuguese)",
 }
+
+
 def split_slugs(text: str) -> list[str]:
     """``"Remote sensing, ESA"`` -> ``["esa", "remote-sensing"]``: what tag inputs hold."""
     return sorted({slugify(part, max_length=64) for part in text.split(",") if part.strip()})

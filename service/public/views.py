@@ -110,12 +110,8 @@ def _listing(where: Filter | None, page: int
     if page > 1 and not rows:
         abort(404)
     items = rows[:PER_PAGE]
-    also = {
-        item_id: [{"language": v.language, "name": native_name(v.language),
-                   "path": url_for("public.announcement", slug=v.slug)}
-                  for v in others if v.status is Status.PUBLISHED]
-        for item_id, others in translations.others_of_many(items).items()
-    }
+    also = {item_id: [_version_link(v) for v in others if v.status is Status.PUBLISHED]
+            for item_id, others in translations.others_of_many(items).items()}
     return items, len(rows) > PER_PAGE, {k: v for k, v in also.items() if v}
 
 
@@ -190,16 +186,16 @@ def announcement(slug: str) -> tuple[str, int]:
 def _versions(item: Announcement) -> list[dict[str, object]]:
     """Its published versions for the language switcher and ``hreflang`` (none: no switcher)."""
     return [
-        {
-            "language": version.language,
-            "name": native_name(version.language),
-            "title": version.title,
-            "path": url_for("public.announcement", slug=version.slug),
-            "url": urls.announcement(version.slug),
-            "current": version.id == item.id,
-        }
+        {**_version_link(version), "title": version.title,
+         "url": urls.announcement(version.slug), "current": version.id == item.id}
         for version in translations.public_versions(item)
     ]
+
+
+def _version_link(version: Announcement) -> dict[str, str]:
+    """A version as a language link: its language, that language's own name, its page."""
+    return {"language": version.language, "name": native_name(version.language),
+            "path": url_for("public.announcement", slug=version.slug)}
 
 
 def _published_counts(model: type[TopicT], link: sa.Table) -> list[tuple[TopicT, int]]:

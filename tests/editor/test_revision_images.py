@@ -3,12 +3,9 @@ restore brings the old one back; migration 0017 gives older revisions the image 
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 import sqlalchemy as sa
 from flask import Flask
@@ -23,7 +20,7 @@ from service.media import library
 from tests.editor.conftest import post
 from tests.factories import EditorInfo
 from tests.fixtures.app import make_settings
-from tests.fixtures.services import POSTGRES_ADMIN_URL, _dispose_engines_of, _postgres_reachable
+from tests.fixtures.services import postgres_database
 from tests.media import pictures
 
 
@@ -89,15 +86,8 @@ def fresh_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
         return
-    if not _postgres_reachable():
-        pytest.skip(f"no PostgreSQL at {POSTGRES_ADMIN_URL}")
-    name = f"newsroom_migration_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-    _dispose_engines_of(name)
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with postgres_database("newsroom_migration") as url:
+        yield url
 
 
 def test_migration_0017_gives_older_revisions_the_image_their_announcement_has(

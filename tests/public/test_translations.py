@@ -24,6 +24,14 @@ def _link(app: Flask, *ids: int) -> None:
         db.session.commit()
 
 
+def _retract(app: Flask, announcement_id: int) -> None:
+    with app.app_context():
+        item = queries.get(announcement_id)
+        assert item is not None
+        publishing.retract(item)
+        db.session.commit()
+
+
 def test_switcher_and_hreflang_name_every_published_version(clean_app: Flask,
                                                              client: FlaskClient) -> None:
     en = factories.announcement(clean_app, "Relay agreement", slug="relay")
@@ -54,11 +62,7 @@ def test_no_switcher_without_a_published_translation(clean_app: Flask,
     page = client.get("/announcements/relay").text
     assert 'class="languages"' not in page and "hreflang" not in page
     _link(clean_app, en, ar)
-    with clean_app.app_context():
-        item = queries.get(ar)
-        assert item is not None
-        publishing.retract(item)
-        db.session.commit()
+    _retract(clean_app, ar)
     page = client.get("/announcements/relay").text
     assert 'class="languages"' not in page and "hreflang" not in page
 
@@ -94,11 +98,7 @@ def test_listings_show_one_card_per_announcement_with_its_other_languages(
     assert _cards(desk) == ["relay-ar"]
     assert '<a href="/announcements/relay" hreflang="en" lang="en" dir="ltr">English</a>' \
         in desk
-    with clean_app.app_context():
-        item = queries.get(en)
-        assert item is not None
-        publishing.retract(item)
-        db.session.commit()
+    _retract(clean_app, en)
     # Retracted, the English one leaves; the Arabic one now stands for the group, alone.
     home = client.get("/").text
     assert _cards(home) == ["relay-ar", "ground"] and 'class="also-in"' not in home
