@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 import functools
 
 from feedgen.entry import FeedEntry
 from lxml import etree
 
 from service.feeds import feedgen_hooks as hooks
+from service.feeds.formats import splicing
 from service.feeds.formats.common import (
     FeedItem,
     FeedMeta,
@@ -25,6 +25,14 @@ from service.feeds.formats.common import (
 
 def render_atom(meta: FeedMeta, items: list[FeedItem]) -> bytes:
     """Atom 1.0 (RFC 4287), valid against the RFC's RELAX NG schema."""
+    feed = _head(meta, items)
+    shell = splicing.shell_of(feed, feed)
+    return splicing.assemble(feed, shell, (_atom_bytes(item, meta.language, shell)
+                                           for item in items))
+
+
+def _head(meta: FeedMeta, items: list[FeedItem]) -> etree._Element:
+    """The ``<feed>`` element with everything but its entries."""
     updated, _ = feed_times(meta, items)
     fg = generator(meta, hooks.AtomFeed, hooks.AtomEntry)
     fg.newsroom.updated = atom_time(updated)
@@ -39,16 +47,21 @@ def render_atom(meta: FeedMeta, items: list[FeedItem]) -> bytes:
     fg.author(name=clean_name(meta.author_name) or clean(meta.title))
     if meta.icon_url:
         fg.icon(meta.icon_url)
-    feed, doc = fg._create_atom()  # noqa: SLF001 (feedgen's tree, to add the cached entries to)
-    for item in items:
-        feed.append(copy.deepcopy(_atom_entry(item, meta.language)))
-    atom: bytes = etree.tostring(doc, pretty_print=True, encoding="UTF-8", xml_declaration=True)
-    return atom
+    feed: etree._Element
+    feed, _ = fg._create_atom()  # noqa: SLF001 (feedgen's tree, without entries)
+    return feed
 
 
-@functools.lru_cache(maxsize=512)
+@functools.lru_cache(maxsize=1024)
+def _atom_bytes(item: FeedItem, feed_language: str, shell: splicing.Shell) -> bytes:
+    """One entry's bytes, made once per process and spliced into each document showing it
+    (feedgen's per-entry work, then copying and serializing every entry, were most of a
+    feed's rendering, and a publish re-renders feeds whose other items have not changed)."""
+    return splicing.entry_bytes(_atom_entry(item, feed_language), shell)
+
+
 def _atom_entry(item: FeedItem, feed_language: str) -> etree._Element:
-    """One ``<entry>``, built once per process and copied into each document (see _rss_item)."""
+    """One ``<entry>`` element."""
     fe = FeedEntry()
     fe.register_extension("newsroom", hooks.AtomEntry, atom=True, rss=False)
     fe.id(clean(item.id))

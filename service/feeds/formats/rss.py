@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import functools
 import html
 
@@ -10,6 +9,7 @@ from feedgen.entry import FeedEntry
 from lxml import etree
 
 from service.feeds import feedgen_hooks as hooks
+from service.feeds.formats import splicing
 from service.feeds.formats.common import (
     FeedItem,
     FeedMeta,
@@ -25,9 +25,7 @@ from service.feeds.formats.common import (
 RSS_DOCS = "https://www.rssboard.org/rss-specification"
 
 
-def _serialize_rss(feed: etree._Element) -> bytes:
-    out: bytes = etree.tostring(feed.getroottree(), pretty_print=True, encoding="UTF-8",
-                                xml_declaration=True)
+def _hex_references(out: bytes) -> bytes:
     # lxml writes &amp; &lt; &gt;; the RSS profile asks plain text for hex references.
     # Equivalent XML everywhere, including inside escaped HTML.
     return out.replace(b"&amp;", b"&#x26;").replace(b"&lt;", b"&#x3C;").replace(b"&gt;", b"&#x3E;")
@@ -35,6 +33,18 @@ def _serialize_rss(feed: etree._Element) -> bytes:
 
 def render_rss(meta: FeedMeta, items: list[FeedItem]) -> bytes:
     """RSS 2.0 as the RSS Advisory Board's Best Practices Profile describes it."""
+    feed = _head(meta, items)
+    channel = feed.find("channel")
+    if channel is None:
+        raise ValueError("feedgen wrote RSS without a channel")
+    shell = splicing.shell_of(feed, channel)
+    return splicing.assemble(feed, shell, (_rss_bytes(item, meta.language, shell)
+                                           for item in items), finish=_hex_references)
+
+
+def _head(meta: FeedMeta, items: list[FeedItem]) -> etree._Element:
+    """The ``<rss>`` element with everything but its items; the items decide which
+    namespaces the root declares."""
     updated, published = feed_times(meta, items)
     dublin_core = any(clean_name(item.author_name) or item.language != meta.language
                       for item in items)
@@ -54,18 +64,20 @@ def render_rss(meta: FeedMeta, items: list[FeedItem]) -> bytes:
     fg.docs(RSS_DOCS)
     if meta.icon_url:
         fg.image(url=meta.icon_url)
-    feed, _ = fg._create_rss()  # noqa: SLF001 (feedgen's tree, to add the cached items to)
-    channel = feed.find("channel")
-    for item in items:
-        channel.append(copy.deepcopy(_rss_item(item, meta.language)))
-    return _serialize_rss(feed)
+    feed: etree._Element
+    feed, _ = fg._create_rss()  # noqa: SLF001 (feedgen's tree, without items)
+    return feed
 
 
-@functools.lru_cache(maxsize=512)
+@functools.lru_cache(maxsize=1024)
+def _rss_bytes(item: FeedItem, feed_language: str, shell: splicing.Shell) -> bytes:
+    """One item's bytes, made once per process and spliced into each document (see
+    ``atom._atom_bytes``)."""
+    return _hex_references(splicing.entry_bytes(_rss_item(item, feed_language), shell))
+
+
 def _rss_item(item: FeedItem, feed_language: str) -> etree._Element:
-    """One ``<item>``, built once per process and copied into each document that shows it
-    (feedgen's per-entry work was most of a feed's rendering, and a publish re-renders
-    feeds whose other items have not changed)."""
+    """One ``<item>`` element."""
     fe = FeedEntry()
     fe.register_extension("newsroom", hooks.RssItem, atom=False, rss=True)
     fe.guid(clean(item.id), permalink=False)
