@@ -1,6 +1,6 @@
 # Newsroom production image: one image, four roles (selected by the command):
 #   web      gunicorn "service:create_app()"            (the default CMD below)
-#   worker   celery -A workers worker --loglevel=INFO --concurrency 2
+#   worker   celery -A workers worker --loglevel=INFO --concurrency 3  (cores + 1)
 #   beat     celery -A workers beat --loglevel=INFO --schedule /var/lib/newsroom/celerybeat-schedule
 #   migrate  flask --app service db upgrade
 # docker-compose.yml wires them together; see deploy/README.md.

@@ -194,6 +194,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=DEFAULT_OUTPUT,
         help="where the report is saved as well as printed ('-' for nowhere)",
     )
+    parser.add_argument(
+        "--worker-concurrency", type=int, default=None, metavar="N",
+        help="the Celery worker's --concurrency (default: the worker service's in "
+             "docker-compose.yml)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument(
         "--quick",
@@ -334,6 +339,23 @@ def compose_feed_paths() -> FeedPaths:
     return FeedPaths(
         export_dir, knob.group(1), inside("worker", export_dir), inside("nginx", knob.group(1))
     )
+
+
+def compose_worker_concurrency() -> int:
+    """The worker's ``--concurrency`` in docker-compose.yml, so the benchmark runs the worker
+    as it is deployed."""
+    import yaml
+
+    command = yaml.safe_load(COMPOSE_FILE.read_text())["services"]["worker"]["command"]
+    for flag, value in zip(command, command[1:], strict=False):
+        if flag == "--concurrency":
+            return int(value)
+    raise RuntimeError("docker-compose.yml: the worker's command has no --concurrency")
+
+
+def worker_concurrency(args: argparse.Namespace) -> int:
+    given: int | None = args.worker_concurrency
+    return given if given is not None else compose_worker_concurrency()
 
 
 @dataclass
@@ -553,8 +575,8 @@ def start_nginx(nginx: str, prefix: Path, world: World, children: Children) -> N
 # ------------------------------------------------------------------------------- apps
 
 
-def start_worker(world: World, children: Children) -> None:
-    argv = shlex.split("-m celery -A workers worker --concurrency=2 -l WARNING")
+def start_worker(world: World, children: Children, concurrency: int) -> None:
+    argv = shlex.split(f"-m celery -A workers worker --concurrency={concurrency} -l WARNING")
     children.start("worker", [sys.executable, *argv, "-n", f"bench-{os.getpid()}@%h"], world.env)
 
 
@@ -1187,7 +1209,7 @@ def start_stack(world: World, args: argparse.Namespace, children: Children, repo
     """Database, worker, gunicorn (the first setup) and nginx; notes how the front door serves."""
     progress("db upgrade, content import, feeds rebuild")
     prepare_database(world)
-    start_worker(world, children)
+    start_worker(world, children, worker_concurrency(args))
     start_gunicorn(world, args.gunicorn[0], children)
     start_nginx(args.nginx, nginx_config(world, args.gzip), world, children)
     paths = compose_feed_paths()
@@ -1256,7 +1278,9 @@ def run(args: argparse.Namespace) -> Report:
             world = make_world(root, database_url, args.redis_url)
             report.add(
                 f"world:    {'PostgreSQL' if args.postgres else 'SQLite'}, Redis "
-                f"{args.redis_url}, Celery worker --concurrency=2, nginx worker_processes 2"
+                f"{args.redis_url}, Celery worker --concurrency={worker_concurrency(args)}"
+                f"{' (as docker-compose.yml)' if args.worker_concurrency is None else ''}, "
+                "nginx worker_processes 2"
             )
             clean_redis(args.redis_url)
             start_stack(world, args, children, report)
