@@ -9,7 +9,7 @@ rendered is ``documents``'; here are the locks, the order and the storing.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -181,11 +181,18 @@ def build_page(scope: str, number: int) -> bool:
 
 
 def rebuild(scope_list: Iterable[str], changed: Collection[int] | None = None,
-            every_page: bool = False) -> int:
+            every_page: bool = False, then: Callable[[], None] | None = None) -> int:
     """Rebuild several scopes: every subscription feed first, the all-announcements feed
-    first of all (the most read), then the archive pages they need."""
+    first of all (the most read), then the archive pages they need. ``then`` runs once every
+    subscription feed is stored and before the pages: the work that sends or announces the
+    new feeds (WebSub's hand-off) does not wait for a page cut, as pages are nobody's topic.
+    Should ``then`` raise, the pages are left for the event's next run (its positions are
+    placed by then, so that run rebuilds the pages holding them, and a missing newest page
+    is always built)."""
     ordered = sorted(set(scope_list), key=lambda s: (s != scopes.ALL, s))
     pending = {scope: _rebuild_subscription(scope, changed) for scope in ordered}
+    if then is not None:
+        then()
     for scope, pages in pending.items():
         if pages is not None:
             _build_pages(get_redis(), scope, None if every_page else sorted(pages))

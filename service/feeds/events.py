@@ -11,6 +11,7 @@ from typing import Any
 
 from service.announcements import events
 from service.feeds import build, scopes
+from service.outbox import Consumer
 
 _VISIBLE = frozenset({events.PUBLISHED, events.UPDATED, events.RETRACTED})
 
@@ -21,9 +22,25 @@ def scopes_of(event: events.AnnouncementEvent) -> set[str]:
             | {f"partner:{slug}" for slug in event.partners})
 
 
-def rebuild_touched_feeds(kind: str, payload: dict[str, Any]) -> None:
-    if kind in _VISIBLE:
+def rebuild_touched_feeds_then(*after: Consumer) -> Consumer:
+    """The feeds consumer, running the consumers ``after`` (WebSub's hand-off: it sends the
+    rebuilt documents) once the event's subscription feeds are stored and before its archive
+    pages are built; for an event that changes no feed they simply run."""
+
+    def rebuild_then(kind: str, payload: dict[str, Any]) -> None:
+        def run_after() -> None:
+            for consume in after:
+                consume(kind, payload)
+
+        if kind not in _VISIBLE:
+            run_after()
+            return
         event = events.AnnouncementEvent.from_outbox(kind, payload)
         # The announcement's id keeps the rebuild flat: only it may need a position in each
         # scope's history, and only the archive pages holding it change (archives.py).
-        build.rebuild(sorted(scopes_of(event)), changed=(event.announcement_id,))
+        build.rebuild(sorted(scopes_of(event)), changed=(event.announcement_id,),
+                      then=run_after)
+
+    rebuild_then.__name__ = "rebuild_touched_feeds" + "".join(
+        f"_then_{getattr(c, '__name__', 'consumer')}" for c in after)
+    return rebuild_then

@@ -1,9 +1,9 @@
 """Content distribution: a changed feed document goes to every verified subscriber.
 
-:func:`distribute_changed_topics` is a consumer in the event dispatch table, after the feeds
-consumer has rebuilt the documents. For each topic the event touches it compares the stored
-document's ETag with the one last distributed (:class:`TopicState`): unchanged bytes push
-nothing, and a second dispatch of the same event finds nothing new (idempotent). A changed
+:func:`distribute_changed_topics` runs in an ``events.push`` task that the feeds consumer
+hands off once it has stored the event's subscription feeds. For each topic the event touches
+it compares the stored document's ETag with the one last distributed (:class:`TopicState`):
+unchanged bytes push nothing, and a second dispatch of the same event finds nothing new (idempotent). A changed
 one moves every active subscription's outbound row to that ETag and queues ``push.deliver``
 after commit: no HTTP here, so feed builds never wait on callbacks.
 
@@ -45,7 +45,8 @@ _VISIBLE = frozenset({events.PUBLISHED, events.UPDATED, events.RETRACTED})
 
 
 def distribute_changed_topics(kind: str, payload: dict[str, Any]) -> None:
-    """The dispatch-table consumer (after ``feeds.rebuild_touched_feeds``)."""
+    """WebSub's push consumer (handed off by the feeds consumer once the event's
+    subscription feeds are stored)."""
     if kind in _VISIBLE:
         distribute(scopes_of(events.AnnouncementEvent.from_outbox(kind, payload)))
 

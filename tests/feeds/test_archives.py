@@ -20,11 +20,13 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
+from service.announcements import events as announcement_events
 from service.announcements import publishing
 from service.announcements.models import Announcement, Status
 from service.database import db
 from service.extensions import get_redis
 from service.feeds import archives, build, scopes, store
+from service.feeds import events as feed_events
 from service.feeds.formats import render_atom, render_json, render_rss
 from service.feeds.models import FeedPosition
 from service.outbox.models import OutboxEvent
@@ -248,6 +250,39 @@ def test_a_publish_rebuilds_the_feed_and_at_most_the_newest_page(small_pages: Fl
     after = _etags()
     assert {key for key in after if before.get(key) != after[key]} == {
         store.key("all", fmt) for fmt in scopes.FILENAMES}
+
+
+def test_websub_is_handed_off_after_the_subscription_feeds_and_before_the_pages(
+    small_pages: Flask
+) -> None:
+    """The feeds consumer runs WebSub's hand-off once the event's subscription feeds hold the
+    item, and builds the page the publish cut only after it (pages are nobody's topic)."""
+    for n in range(1, 11):
+        _publish(small_pages, n)
+    item = factories.announcement(small_pages, title="Item 11", tags=["esa"],
+                                  published_at=T0 + timedelta(minutes=11))
+    payload = announcement_events.AnnouncementEvent(
+        announcement_events.PUBLISHED, item, announcement_events.Terms(),
+        announcement_events.Terms(tags=("esa",))).payload()
+    seen: list[tuple[str, dict[str, Any], bool, bool, bool]] = []
+
+    def websub(kind: str, given: dict[str, Any]) -> None:
+        conn = get_redis()
+        feeds = [store.get(conn, scope, "atom") for scope in ("all", "tag:esa")]
+        seen.append((kind, given, all(f is not None and b"Item 11" in f.body for f in feeds),
+                     bool(conn.exists(store.key("all@2", "atom"))),
+                     bool(conn.exists(store.key("all@1", "atom")))))
+
+    with small_pages.app_context():
+        feed_events.rebuild_touched_feeds_then(websub)(announcement_events.PUBLISHED, payload)
+        # Both subscription feeds held the item; page 2, cut by this publish, did not exist
+        # yet (page 1 did, from the publishes before).
+        assert seen == [(announcement_events.PUBLISHED, payload, True, False, True)]
+        assert get_redis().exists(store.key("all@2", "atom"))
+        # An event that changes no feed still reaches the consumers after the feeds one.
+        feed_events.rebuild_touched_feeds_then(websub)(announcement_events.SCHEDULED, payload)
+        assert [entry[0] for entry in seen] == [announcement_events.PUBLISHED,
+                                                announcement_events.SCHEDULED]
 
 
 def test_an_edit_or_retraction_of_an_archived_item_rebuilds_only_its_page(
