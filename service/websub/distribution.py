@@ -3,9 +3,9 @@
 :func:`distribute_changed_topics` runs in an ``events.push`` task that the feeds consumer
 hands off once it has stored the event's subscription feeds. For each topic the event touches
 it compares the stored document's ETag with the one last distributed (:class:`TopicState`):
-unchanged bytes push nothing, and a second dispatch of the same event finds nothing new (idempotent). A changed
-one moves every active subscription's outbound row to that ETag and queues ``push.deliver``
-after commit: no HTTP here, so feed builds never wait on callbacks.
+unchanged bytes push nothing, and a second dispatch of the same event finds nothing new
+(idempotent). A changed one moves every active subscription's outbound row to that ETag and
+queues ``push.deliver`` after commit: no HTTP here, so feed builds never wait on callbacks.
 
 :func:`deliver` sends one row through ``service.outbound`` with WebSub's rules (the
 :class:`WebSubHandler`): the body is the document stored *now* (so an undelivered older one is
