@@ -1,4 +1,4 @@
-"""Media endpoints: upload an image (multipart), list the library, get one.
+"""Media endpoints: upload an image (multipart), list the library, get one, delete an unused one.
 
 An upload is checked and cleaned by ``service.media`` before anything is written: a refused
 one (wrong type, too large, too many pixels, no alt text) is a problem+json answer and leaves
@@ -12,6 +12,7 @@ from typing import Any
 from flask import Response, current_app, jsonify, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from service.announcements import image_removal, policy
 from service.api import auth, bp, parsing
 from service.api import media_schemas as schemas
 from service.api.field_errors import InvalidFields, pointer
@@ -109,3 +110,32 @@ def get_media(media_id: int) -> Response:
     if media is None:
         raise Problem(404, f"There is no image with id {media_id}.")
     return jsonify(representation(media))
+
+
+@bp.delete("/media/<int:media_id>")
+@operation(
+    summary="Delete an unused image",
+    description="Only an image no announcement uses or ever used: not a featured image now "
+                "or in any revision, and its files named in no body (409 otherwise, naming "
+                "the announcements). Editors and admins delete any such image; authors "
+                "their own uploads. The files go too, unless another upload of the same "
+                "picture shares them.",
+    errors=(403, 404, 409), responses={204: ("Deleted.", None)},
+)
+def delete_media(media_id: int) -> Response:
+    editor = auth.required_editor()
+    media = library.get(media_id)
+    if media is None:
+        raise Problem(404, f"There is no image with id {media_id}.")
+    if not policy.can_delete_image(editor, media.uploaded_by):
+        raise Problem(403, f"Your role ({editor.role.value}) can delete only images you "
+                           "uploaded.", kind="forbidden", title="Not permitted for your role")
+    try:
+        names = image_removal.delete(media)
+    except image_removal.ImageInUse as exc:
+        db.session.rollback()
+        raise Problem(409, str(exc), kind="image-in-use", title="Image in use") from None
+    db.session.commit()
+    image_removal.remove_files(names)
+    db.session.rollback()
+    return Response(status=204)

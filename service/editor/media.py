@@ -1,4 +1,5 @@
-"""The media library: upload an image (alt text required), see and reuse what is there.
+"""The media library: upload an image (alt text required), see and reuse what is there, and
+delete one no announcement uses (``announcements.image_removal``).
 
 Uploads go through ``service.media.library.upload`` as the API's do: a refused file (not
 JPEG, PNG or WebP, too large, too many pixels) is shown as the field's error and leaves
@@ -8,9 +9,10 @@ takes an upload of its own (``attach_upload``).
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from service.announcements import image_removal, policy
 from service.database import db
 from service.editor import auth
 from service.editor.blueprint import bp, page_number
@@ -54,6 +56,27 @@ def media_library() -> str | Response:
         "editor/media.html", form=form, items=found.items, page=page, total=found.total,
         has_next=page * PER_PAGE < found.total,
     ), status  # type: ignore[return-value]
+
+
+@bp.post("/media/<int:media_id>/delete")
+def delete_media(media_id: int) -> Response:
+    editor = auth.load_current_editor()
+    media = library.get(media_id)
+    if media is None:
+        abort(404, description="No such image.")
+    if editor is None or not policy.can_delete_image(editor, media.uploaded_by):
+        abort(403, description="Authors may delete only the images they uploaded.")
+    alt = media.alt
+    try:
+        names = image_removal.delete(media)
+    except image_removal.ImageInUse as exc:
+        db.session.rollback()
+        flash(f"Not deleted: {exc}", "error")
+        return redirect(url_for("editor.media_library"), code=303)
+    db.session.commit()
+    image_removal.remove_files(names)
+    flash(f"Deleted the image “{alt}”.")
+    return redirect(url_for("editor.media_library"), code=303)
 
 
 def _asked_for() -> Media | None:

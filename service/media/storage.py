@@ -58,3 +58,8 @@ def write(name: str, data: bytes, media_root: Path | None = None) -> bool:
         Path(temp).unlink(missing_ok=True)
         raise
     return True
+
+
+def remove(name: str, media_root: Path | None = None) -> None:
+    """Delete one stored file (gone already is fine)."""
+    ((media_root or root()) / relative_path(name)).unlink(missing_ok=True)
