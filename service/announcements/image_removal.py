@@ -22,10 +22,9 @@ SHOWN_USES = 5  # titles named in the refusal; the count says how many more
 
 
 class ImageInUse(Exception):
-    """The image is used; ``titles`` names (some of) the announcements using it."""
+    """The image is used; the message names (some of) the announcements using it."""
 
     def __init__(self, media_id: int, titles: list[str], total: int) -> None:
-        self.titles, self.total = titles, total
         named = ", ".join(f"“{title}”" for title in titles)
         more = f" and {total - len(titles)} more" if total > len(titles) else ""
         super().__init__(f"Image {media_id} is used by {named}{more}: an image readers may "
@@ -38,21 +37,21 @@ def _shares_files(media: Media) -> bool:
         Media.sha256 == media.sha256, Media.id != media.id))) or False
 
 
-def users(media: Media) -> sa.Select[int]:
+def users(media: Media, shares_files: bool) -> sa.Select[int]:
     """The ids of the announcements that use the image, now or in a revision."""
     a, r = Announcement, Revision
     in_history = [r.image_id == media.id]
     now = [a.image_id == media.id]
-    if not _shares_files(media):  # its files go with it: a body naming them is a use
+    if not shares_files:  # its files go with it: a body naming them is a use
         now.append(a.body.contains(media.sha256, autoescape=True))
         in_history.append(r.body.contains(media.sha256, autoescape=True))
     return sa.select(a.id).where(sa.or_(
         *now, a.id.in_(sa.select(r.announcement_id).where(sa.or_(*in_history)))))
 
 
-def check_unused(media: Media) -> None:
+def check_unused(media: Media, shares_files: bool) -> None:
     """Raise :class:`ImageInUse` when an announcement uses the image."""
-    ids = users(media).subquery()
+    ids = users(media, shares_files).subquery()
     total = db.session.scalar(sa.select(sa.func.count()).select_from(ids)) or 0
     if total:
         titles = list(db.session.scalars(
@@ -65,8 +64,9 @@ def delete(media: Media) -> list[str]:
     """Delete the image's row in the caller's transaction (raises :class:`ImageInUse`);
     returns the files to remove once it is committed (none while another upload shares
     them): pass them to :func:`remove_files`."""
-    check_unused(media)
-    names = [] if _shares_files(media) else [media.name, *(s["name"] for s in media.sizes)]
+    shares_files = _shares_files(media)
+    check_unused(media, shares_files)
+    names = [] if shares_files else [media.name, *(s["name"] for s in media.sizes)]
     db.session.delete(media)
     db.session.flush()
     return names

@@ -38,7 +38,7 @@ def can_preview_emails(editor: Editor) -> bool:
 def can_delete_image(editor: Editor, uploaded_by: int | None) -> bool:
     """Delete an unused image from the media library: editors and admins any, an author
     their own uploads."""
-    return can_publish(editor) or (uploaded_by is not None and uploaded_by == editor.id)
+    return can_publish(editor) or uploaded_by == editor.id
 
 
 def can_manage_accounts(editor: Editor) -> bool:

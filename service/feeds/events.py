@@ -41,6 +41,4 @@ def rebuild_touched_feeds_then(*after: Consumer) -> Consumer:
         build.rebuild(sorted(scopes_of(event)), changed=(event.announcement_id,),
                       then=run_after)
 
-    rebuild_then.__name__ = "rebuild_touched_feeds" + "".join(
-        f"_then_{getattr(c, '__name__', 'consumer')}" for c in after)
     return rebuild_then

@@ -5,7 +5,7 @@ once per process (the format modules cache them) by serializing the entry inside
 of the document's root (and the path to where entries go), so that its indentation and
 namespace prefixes are exactly those it would have in the whole document. A document is then
 its head, serialized without entries, with those bytes put in before the closing tags: the
-very bytes ``etree.tostring`` gives for the whole tree (``tests/feeds/test_formats.py``
+very bytes ``etree.tostring`` gives for the whole tree (``tests/feeds/test_splicing.py``
 checks it against the tree), without deep-copying and re-serializing every entry per build.
 """
 
