@@ -1,6 +1,7 @@
 """What the push benchmarks (``websub.py``, ``webhooks.py``) share: a receiver process on
-127.0.0.1 that reports each POST's arrival, the environment and worker they run, and a
-publish made with the domain calls the API's view makes.
+127.0.0.1 that reports each POST's arrival, the environment and the workers they run (the
+compose file's ``worker`` and ``pusher``), and a publish made with the domain calls the API's
+view makes.
 
 The receiver is a threaded http.server in a process of its own, answering 204 and putting
 ``(path, highest "bench-N-" mark in the body, CLOCK_MONOTONIC arrival time)`` on a queue for
@@ -101,29 +102,59 @@ def environment(database_url: str, redis_url: str, workdir: Path) -> dict[str, s
     return env
 
 
-def start_worker(env: dict[str, str], workdir: Path) -> subprocess.Popen[bytes]:
-    """One ``celery -A workers worker -P threads -c 16`` consuming every queue. To trace a
-    run: ``BENCH_LOGLEVEL=INFO`` logs every task received and finished (with times), to
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+ROLES = ("worker", "pusher")  # events and feed builds; push (WebSub, webhooks)
+
+
+def compose_commands() -> dict[str, list[str]]:
+    """The ``worker`` and ``pusher`` commands of docker-compose.yml, so the benchmark runs
+    the roles as they are deployed (their pools, concurrency and queues)."""
+    import yaml  # PyYAML comes with python-frontmatter
+
+    services = yaml.safe_load(COMPOSE_FILE.read_text())["services"]
+    commands = {role: [str(part) for part in services[role]["command"]] for role in ROLES}
+    for role, command in commands.items():
+        if command[:4] != ["celery", "-A", "workers", "worker"]:
+            raise RuntimeError(f"docker-compose.yml: {role} is not a celery worker: {command}")
+    return commands
+
+
+def describe_roles() -> str:
+    """The roles as the report names them: ``worker -Q celery --concurrency 3, ...``."""
+    return ", ".join(
+        f"{role} " + " ".join(part for part in command[4:] if not part.startswith("--log"))
+        for role, command in compose_commands().items())
+
+
+def start_workers(env: dict[str, str], workdir: Path) -> list[subprocess.Popen[bytes]]:
+    """The compose file's ``worker`` and ``pusher``, one of each. To trace a run:
+    ``BENCH_LOGLEVEL=INFO`` logs every task received and finished (with times), to
     ``BENCH_WORKER_LOG`` (default: ``worker.log`` in the scratch directory, removed after)."""
     loglevel = os.environ.get("BENCH_LOGLEVEL", "WARNING")
-    log = open(os.environ.get("BENCH_WORKER_LOG", workdir / "worker.log"), "wb")  # noqa: SIM115
-    return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "workers", "worker", "--pool=threads",
-         f"--concurrency={THREADS}", f"--loglevel={loglevel}", "--without-mingle",
-         "--without-gossip"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
+    log = open(os.environ.get("BENCH_WORKER_LOG", workdir / "worker.log"), "ab")  # noqa: SIM115
+    started = []
+    for role, command in compose_commands().items():
+        argv = [sys.executable, "-m", *(part for part in command
+                                        if not part.startswith("--loglevel")),
+                f"--loglevel={loglevel}", "--without-mingle", "--without-gossip",
+                f"--hostname={role}@%h"]
+        started.append(subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                        stderr=log))
+    return started
 
 
 @contextlib.contextmanager
 def running(label: str, use_sqlite: bool) -> Iterator[tuple[Any, Receiver, str]]:
     """The whole world of a push benchmark, started and (whatever happens) torn down: a
     scratch directory, a private redis-server, the receiver, a fresh database, migrated, and
-    one worker answering pings. Yields ``(app, receiver, database_url)``."""
+    the compose file's worker and pusher answering pings. Yields
+    ``(app, receiver, database_url)``."""
     workdir = Path(tempfile.mkdtemp(prefix=f"bench-{label}-"))
     redis_server = harness.Redis(workdir)
     receiver = Receiver()
     database_url, db_name = harness.database(use_sqlite, workdir, label)
     env = environment(database_url, redis_server.url, workdir)
-    worker: subprocess.Popen[bytes] | None = None
+    workers: list[subprocess.Popen[bytes]] = []
     try:
         from flask_migrate import upgrade
 
@@ -132,21 +163,21 @@ def running(label: str, use_sqlite: bool) -> Iterator[tuple[Any, Receiver, str]]
         app = create_app()
         with app.app_context():
             upgrade()
-        worker = start_worker(env, workdir)
+        workers = start_workers(env, workdir)
         celery = app.extensions["celery"]
-        harness.wait(lambda: celery.control.ping(timeout=0.5), 60, "the worker", 0.5)
+        harness.wait(lambda: len(celery.control.ping(timeout=0.5)) == len(workers), 60,
+                     "the worker and the pusher", 0.5)
         yield app, receiver, database_url
     finally:
-        stop_worker(worker)
+        for worker in workers:
+            stop_worker(worker)
         receiver.stop()
         redis_server.stop()
         harness.drop_database(db_name)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def stop_worker(worker: subprocess.Popen[bytes] | None) -> None:
-    if worker is None:
-        return
+def stop_worker(worker: subprocess.Popen[bytes]) -> None:
     worker.terminate()
     try:
         worker.wait(20)

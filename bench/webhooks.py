@@ -2,8 +2,8 @@
 
 Builds its own world in a temporary directory, as ``websub.py`` does (``push_world``): a fresh
 PostgreSQL database (``--sqlite`` for SQLite), a private redis-server, a receiver process on
-127.0.0.1 answering 204 and reporting each POST's arrival time, and one real
-``celery -A workers worker -P threads -c 16`` consuming every queue. Endpoints are made with
+127.0.0.1 answering 204 and reporting each POST's arrival time, and the compose file's
+``worker`` and ``pusher``, as deployed (real Celery workers). Endpoints are made with
 the same calls the admin API makes (``service.webhooks.endpoints.create``), subscribed to
 ``announcement.published``.
 
@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import push_world
-from push_world import THREADS, Receiver, publish
+from push_world import Receiver, publish
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -87,7 +87,7 @@ def _report(args: argparse.Namespace, database_url: str,
     db_kind = "SQLite" if database_url.startswith("sqlite") else "PostgreSQL"
     lines = [f"Webhooks benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
              f"{os.cpu_count()} CPUs, Python {platform.python_version()}, {db_kind}, "
-             f"1 worker -P threads -c {THREADS}",
+             f"{push_world.describe_roles()}",
              f"command: python bench/webhooks.py --publishes {args.publishes} "
              f"--publishes-many {args.publishes_many}{' --sqlite' if args.sqlite else ''}", "",
              "publish -> POST received (ms)        POSTs   p50    p99    max   "

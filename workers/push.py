@@ -2,8 +2,10 @@
 webhook messages.
 
 Thin: each calls one domain function and is safe to run twice (claims and decided requests
-live in the database). I/O-bound and slow only when someone else's server is: run them on
-workers of their own with threads (``celery -A workers worker -Q push -P threads -c 16``).
+live in the database). They wait on someone else's server, but a fan-out is CPU-bound: run
+them on workers of their own with processes (``celery -A workers worker -Q push
+--concurrency 8``), each child sending its batches on the sending threads of
+``service.outbound.sending``.
 """
 
 from __future__ import annotations

@@ -12,8 +12,11 @@ The rules (claims, the per-destination cap, backoff, giving up) are described in
    inside a slot of its destination's cap (waiting up to ``SLOT_WAIT`` for one); a row whose
    destination stays full, or that could not start before the claim's lease runs out, is put
    back untouched (no attempt counted) and queued again shortly;
-4. **record** every outcome under one ``SELECT ... FOR UPDATE`` and one commit; rows whose
-   claim was taken over (our lease lapsed) are left to their new owner.
+4. **record** the outcomes under one ``SELECT ... FOR UPDATE`` and one commit; rows whose
+   claim was taken over (our lease lapsed) are left to their new owner. A batch still waiting
+   on a slow callback after ``PATIENCE`` records what has answered so far (and again at
+   doubling intervals), so a row that was delivered is free for the next change at once
+   instead of staying claimed until the slowest callback of its batch answers.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ SENDERS = 16  # sending threads per process, shared by every batch (the baseline
 PARALLEL = 16  # requests of one batch in flight at most (all the sending threads)
 SLOT_WAIT = 1.0  # seconds a request waits for a slot of its destination before giving up
 LEASE_MARGIN = 5  # seconds past the batch's longest possible run before a claim is abandoned
+PATIENCE = 0.5  # seconds a batch waits before recording the answers it has (then doubling)
 
 
 @dataclass(frozen=True)
@@ -84,8 +88,17 @@ def send_many(row_ids: int | Sequence[int], handler: Handler) -> dict[int, str]:
             outgoing[row.id] = item
     db.session.commit()  # the claim and the cancellations; nothing held over the requests
     if outgoing:
-        answers = _send_all(outgoing, handler, lease.total_seconds(), deadline)
-        results.update(_record(token, handler, outgoing, answers))
+        recorded: set[int] = set()
+
+        def record_early(answered: dict[int, _Answer]) -> None:
+            results.update(_record(token, handler, {i: outgoing[i] for i in answered},
+                                   answered))
+            recorded.update(answered)
+
+        answers = _send_all(outgoing, handler, lease.total_seconds(), deadline, record_early)
+        rest = {row_id: item for row_id, item in outgoing.items() if row_id not in recorded}
+        if rest:
+            results.update(_record(token, handler, rest, answers))
     return results
 
 
@@ -106,11 +119,13 @@ def _claim(row_ids: list[int], lease: timedelta) -> tuple[str, list[OutboundDeli
 
 
 def _send_all(outgoing: dict[int, Outgoing], handler: Handler, slot_seconds: float,
-              deadline: float) -> dict[int, _Answer]:
+              deadline: float, record_early: Callable[[dict[int, _Answer]], None]
+              ) -> dict[int, _Answer]:
     """Every request of the batch on the process's sending threads; each destination's share
     of the batch runs in as many lanes as it got slots (one Redis round trip per destination,
     not two per request). A request that could not finish before ``deadline`` (monotonic:
-    the claim's lease, less a second to record) is not started: its row is put back."""
+    the claim's lease, less a second to record) is not started: its row is put back.
+    ``record_early`` gets the answers that came in while slower requests are still out."""
     config = settings()
     conn = get_redis()
     client = shared_client(timeout=config.outbound_timeout,
@@ -148,7 +163,8 @@ def _send_all(outgoing: dict[int, Outgoing], handler: Handler, slot_seconds: flo
                 lanes.append((deque(rows), len(tokens)))
             else:
                 answers.update(dict.fromkeys(rows, _Answer(None)))  # its destination is full
-        answers.update(_run_lanes(lanes, one, max(deadline - time.monotonic(), 0.0) + 1.0))
+        answers.update(_run_lanes(lanes, one, max(deadline - time.monotonic(), 0.0) + 1.0,
+                                  record_early))
     finally:
         for url, tokens in held:
             limits.release(conn, url, *tokens)
@@ -157,10 +173,13 @@ def _send_all(outgoing: dict[int, Outgoing], handler: Handler, slot_seconds: flo
 
 
 def _run_lanes(lanes: list[tuple[deque[int], int]], one: Callable[[int], _Answer],
-               wait: float) -> dict[int, _Answer]:
+               wait: float, record_early: Callable[[dict[int, _Answer]], None]
+               ) -> dict[int, _Answer]:
     """Run ``one`` for every row of every lane on the sending threads, each destination at
     most its slot count at a time: a finished request queues its destination's next row at
-    the back of the threads' queue, so batches sharing the threads take turns."""
+    the back of the threads' queue, so batches sharing the threads take turns. While some
+    are still out after ``PATIENCE`` (then twice as long, and so on), the answers that came
+    in are handed to ``record_early``; the rest are returned, all at the end."""
     answers: dict[int, _Answer] = {}
     expected = sum(len(rows) for rows, _ in lanes)
     if not expected:
@@ -188,7 +207,16 @@ def _run_lanes(lanes: list[tuple[deque[int], int]], one: Callable[[int], _Answer
     for rows, width in lanes:
         for _ in range(min(width, len(rows))):
             pool.submit(lane, rows)
-    done.wait(wait)
+    until, patience, handed = time.monotonic() + wait, PATIENCE, 0
+    while not done.wait(max(min(patience, until - time.monotonic()), 0.0)):
+        if time.monotonic() >= until:
+            break
+        with lock:
+            fresh = dict(list(answers.items())[handed:])  # in the order they came in
+            handed = len(answers)
+        if fresh:
+            record_early(fresh)
+        patience *= 2
     with lock:
         return dict(answers)
 
