@@ -52,3 +52,9 @@ class Handler(Protocol):
 
     def on_gone(self, row: OutboundDelivery) -> None:
         """The receiver answered that it is gone for good: end the owner (same transaction)."""
+
+    def on_recorded(self, results: dict[int, str]) -> None:
+        """Outcomes just recorded (row id -> ``delivered``, ``retrying``, ``failed``, ``gone``
+        or ``capped``), in the transaction that records them, before its commit: a batch
+        may record in several steps (a slow callback), and a retry queued by one step can
+        run before the batch ends, so what the caller keeps of an attempt is written here."""

@@ -274,6 +274,8 @@ def _record(token: str, handler: Handler, outgoing: dict[int, Outgoing],
         results[row.id] = result
         if again is not None:
             follow_up.append((row.id, again))
+    handler.on_recorded({row_id: result for row_id, result in results.items()
+                         if result != "not-due"})
     db.session.commit()
     for row_id, countdown in follow_up:
         queue(handler.task, row_id, max(countdown, 0.0))

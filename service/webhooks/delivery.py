@@ -164,6 +164,9 @@ class WebhookHandler:
     def classify(self, status: int) -> outbound.Outcome:
         return outbound.classify(status)
 
+    def on_recorded(self, results: dict[int, str]) -> None:
+        record_attempts(results)
+
     def on_gone(self, row: OutboundDelivery) -> None:
         message = db.session.get(WebhookMessage, row.owner_id)
         if message is None:
@@ -181,18 +184,20 @@ _STATUS_AFTER = {"delivered": MessageStatus.DELIVERED, "failed": MessageStatus.F
 
 
 def deliver(row_ids: int | list[int], handler: WebhookHandler = HANDLER) -> dict[int, str]:
-    """The ``push.webhook`` task: one attempt at each message's row, recorded for the admin
-    page (the rows of a fan-out come in batches).
+    """The ``push.webhook`` task: one attempt at each message's row (the rows of a fan-out
+    come in batches); ``handler`` is for tests that drive attempts by hand: theirs queues its
+    retries where no worker listens."""
+    return sending.send_many(row_ids, handler)
 
-    Attempts are written after outbound recorded them (a worker killed between the two loses
-    those lines of history, never the delivery state), in a few statements for the whole
-    batch: one INSERT of the attempts, one UPDATE per resulting message status, one for the
-    endpoints a success cleared. ``handler`` is for tests that drive attempts by hand: theirs
-    queues its retries where no worker listens."""
-    results = sending.send_many(row_ids, handler)
+
+def record_attempts(results: dict[int, str]) -> None:
+    """The attempts outbound has just recorded, for the admin page, in its transaction (so
+    a retry that runs before a slow batch ends finds them numbered): a few statements for
+    the whole batch, one INSERT of the attempts, one UPDATE per resulting message status,
+    one for the endpoints a success cleared."""
     sent = [row_id for row_id, result in results.items() if result in _STATUS_AFTER]
     if not sent:
-        return results
+        return
     o, m, a = OutboundDelivery, WebhookMessage, WebhookAttempt
     rows = db.session.execute(
         sa.select(o.id, o.owner_id, o.last_status, o.last_error, o.last_attempt_at,
@@ -234,8 +239,6 @@ def deliver(row_ids: int | list[int], handler: WebhookHandler = HANDLER) -> dict
         for endpoint_id, result, error in failing:
             if (endpoint := hooks.get(endpoint_id)) is not None:
                 _note_health(endpoint, result, error)
-    db.session.commit()
-    return results
 
 
 def _note_health(endpoint: WebhookEndpoint, result: str, error: str | None) -> None:

@@ -155,6 +155,9 @@ class WebSubHandler:
         db.session.execute(sa.delete(WebSubSubscription).where(
             WebSubSubscription.id == row.owner_id))
 
+    def on_recorded(self, results: dict[int, str]) -> None:
+        """Nothing: a subscription keeps no history of attempts (the rows say the last)."""
+
 
 HANDLER = WebSubHandler()
 

@@ -41,6 +41,9 @@ class TestHandler:
     def on_gone(self, row: OutboundDelivery) -> None:
         self.gone.append(row.owner_id)
 
+    def on_recorded(self, results: dict[int, str]) -> None:
+        pass
+
 
 @pytest.fixture
 def handler() -> TestHandler:
