@@ -20,7 +20,7 @@ server, fast enough not to be the bottleneck. For each size it:
 
 Usage: ``python bench/digests.py [--sizes 10000,100000] [--workers 1,2] [--mail-rate 300]``;
 the table is printed and saved to bench/results/digests-latest.txt. See
-bench/README-digests.md.
+bench/README.md.
 """
 
 from __future__ import annotations
