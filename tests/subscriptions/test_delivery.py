@@ -360,8 +360,13 @@ def test_a_dead_runs_group_is_settled_by_its_progress_mark(
     with clean_app.app_context():
         [batch_id] = mailings.batch_ids(mailing_id)
         ids = db.session.scalars(sa.select(Subscriber.id).order_by(Subscriber.id)).all()
-        dead_at = utcnow() - delivery.ROW_LEASE - timedelta(minutes=1)
-        assert reaper.broker_started_at() < dead_at, "Redis restarted too recently to tell"
+        # The death must come after the broker's start (else no mark is trusted) and be older
+        # than the lease: on a machine whose Redis is younger than ROW_LEASE, a shorter lease.
+        wait_for(lambda: utcnow() - reaper.broker_started_at() >= timedelta(seconds=8),
+                 timeout=10)
+        lease = min(delivery.ROW_LEASE, (utcnow() - reaper.broker_started_at()) / 2)
+        dead_at = utcnow() - lease - lease / 2
+        assert reaper.broker_started_at() < dead_at
         rows = [Delivery(mailing_id=mailing_id, batch_id=batch_id, subscriber_id=sid,
                          status=DeliveryStatus.SENDING, claim="dead", updated_at=dead_at)
                 for sid in ids]
@@ -371,7 +376,7 @@ def test_a_dead_runs_group_is_settled_by_its_progress_mark(
         in_flight = sorted(row.id for row in rows)[3]
         if marked:
             clean_app.extensions["redis"].set(runs.progress_key("dead"), in_flight)
-        assert reaper.resume_stalled() == (1 if marked else 0)
+        assert reaper.resume_stalled(row_lease=lease) == (1 if marked else 0)
         db.session.remove()
     if marked:
         wait_for(lambda: _statuses(clean_app, mailing_id) == {"sent": 7, "uncertain": 1},
