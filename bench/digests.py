@@ -323,7 +323,7 @@ def _run_workers(app: Any, env: dict[str, str], size: int, processes: int, threa
 
         pids = [worker.pid for worker in workers]
         cpu, servers = _cpu_seconds(pids), _server_cpu()
-        started = time.perf_counter()
+        started, started_at = time.perf_counter(), datetime.now(UTC)
         celery.send_task("digests.send", args=["daily"])  # what beat queues
         checked = started
         while True:
@@ -348,6 +348,7 @@ def _run_workers(app: Any, env: dict[str, str], size: int, processes: int, threa
         print(f"{size}: CPU ms per copy: workers {cpu * 1000 / size:.3f}, "
               + ", ".join(f"{name} {ms:.3f}" for name, ms in used.items())
               + f" ({elapsed:.1f} s on {os.cpu_count()} cores)", flush=True)
+        print(f"{size}: {_timeline(app, started_at)}", flush=True)
         peaks = _peak_rss_mb(pids)
         return elapsed, max(peaks.values()), sum(peaks.values()), cpu * 1000 / size
     finally:
@@ -361,6 +362,34 @@ def _run_workers(app: Any, env: dict[str, str], size: int, processes: int, threa
                 worker.wait()
         for log in logs:
             log.close()
+
+
+def _timeline(app: Any, started_at: datetime) -> str:
+    """Where a run's time went, from the rows it left: the plan (the mailing's creation to its
+    batches' commit), the first and the last copy sent, the first and the last batch done."""
+    import sqlalchemy as sa
+
+    from service.database import db
+    from service.subscriptions.models import Delivery, MailBatch, Mailing
+
+    with app.app_context():
+        created = db.session.scalar(sa.select(sa.func.max(Mailing.created_at)))
+        queued, first_done, last_done = db.session.execute(sa.select(
+            sa.func.max(MailBatch.queued_at), sa.func.min(MailBatch.done_at),
+            sa.func.max(MailBatch.done_at))).one()
+        first, last = db.session.execute(sa.select(sa.func.min(Delivery.sent_at),
+                                                   sa.func.max(Delivery.sent_at))).one()
+        db.session.remove()
+
+    def at(moment: datetime | None) -> str:
+        if moment is None:
+            return "-"
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return f"{(moment - started_at).total_seconds():.2f} s"
+
+    return (f"mailing created {at(created)}, batches queued {at(queued)}, copies sent "
+            f"{at(first)} to {at(last)}, batches done {at(first_done)} to {at(last_done)} "
+            "(from queueing digests.send)")
 
 
 def _ledger_rate(app: Any) -> float:
