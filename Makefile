@@ -26,6 +26,7 @@ lint: install  ## ruff (wrapped by hand at 100 columns, no formatter), import co
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
+	$(BIN)/mypy --config-file bench/mypy.ini bench/*.py
 
 format: install  ## apply ruff's safe fixes (import order, modern syntax)
 	$(BIN)/ruff check --fix .

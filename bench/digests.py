@@ -404,6 +404,8 @@ def _ledger_rate(app: Any) -> float:
             sa.select(sa.func.min(Delivery.sent_at), sa.func.max(Delivery.sent_at),
                       sa.func.count()).where(Delivery.sent_at.is_not(None))).one()
         db.session.remove()
+    if first is None or last is None or count < 2:
+        raise SystemExit("the MAIL_RATE run sent fewer than two copies: no rate to measure")
     return (count - 1) / (last - first).total_seconds()
 
 

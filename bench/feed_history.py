@@ -146,7 +146,7 @@ def _publish(app: Any, n: int, label: str) -> float:
         db.session.remove()
     with app.app_context():
         started = time.perf_counter()
-        feed_events.rebuild_touched_feeds(events.PUBLISHED, payload)
+        feed_events.rebuild_touched_feeds_then()(events.PUBLISHED, payload)
         elapsed = time.perf_counter() - started
         db.session.remove()
     return elapsed

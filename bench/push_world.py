@@ -104,11 +104,19 @@ def environment(database_url: str, redis_url: str, workdir: Path) -> dict[str, s
 
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 ROLES = ("worker", "pusher")  # events and feed builds; push (WebSub, webhooks)
+# ``--one-worker``: a single Celery worker taking both queues (prefork, the pusher's 8
+# children), the smallest deployment, for the issue's "with one worker".
+ONE_WORKER = ["celery", "-A", "workers", "worker", "--loglevel=INFO", "-Q", "celery,push",
+              "--concurrency", "8"]
+one_worker = False  # set by the benchmarks' --one-worker before ``running``
 
 
 def compose_commands() -> dict[str, list[str]]:
     """The ``worker`` and ``pusher`` commands of docker-compose.yml, so the benchmark runs
-    the roles as they are deployed (their pools, concurrency and queues)."""
+    the roles as they are deployed (their pools, concurrency and queues); with
+    ``one_worker``, the single worker of :data:`ONE_WORKER` instead."""
+    if one_worker:
+        return {"worker": list(ONE_WORKER)}
     import yaml  # PyYAML comes with python-frontmatter
 
     services = yaml.safe_load(COMPOSE_FILE.read_text())["services"]
@@ -166,7 +174,7 @@ def running(label: str, use_sqlite: bool) -> Iterator[tuple[Any, Receiver, str]]
         workers = start_workers(env, workdir)
         celery = app.extensions["celery"]
         harness.wait(lambda: len(celery.control.ping(timeout=0.5)) == len(workers), 60,
-                     "the worker and the pusher", 0.5)
+                     "the workers", 0.5)
         yield app, receiver, database_url
     finally:
         for worker in workers:

@@ -61,8 +61,12 @@ def main() -> None:
     parser.add_argument("--publishes", type=int, default=200, help="with 1 endpoint")
     parser.add_argument("--publishes-many", type=int, default=40, help="with 50 endpoints")
     parser.add_argument("--sqlite", action="store_true", help="SQLite instead of PostgreSQL")
+    parser.add_argument("--one-worker", action="store_true",
+                        help="one Celery worker taking both queues (prefork, 8 children) "
+                        "instead of the compose file's worker and pusher")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args()
+    push_world.one_worker = args.one_worker
 
     results: dict[int, dict[str, float]] = {}
     with push_world.running("webhooks", args.sqlite) as (app, receiver, database_url):
@@ -89,7 +93,8 @@ def _report(args: argparse.Namespace, database_url: str,
              f"{os.cpu_count()} CPUs, Python {platform.python_version()}, {db_kind}, "
              f"{push_world.describe_roles()}",
              f"command: python bench/webhooks.py --publishes {args.publishes} "
-             f"--publishes-many {args.publishes_many}{' --sqlite' if args.sqlite else ''}", "",
+             f"--publishes-many {args.publishes_many}{' --sqlite' if args.sqlite else ''}"
+             f"{' --one-worker' if args.one_worker else ''}", "",
              "publish -> POST received (ms)        POSTs   p50    p99    max   "
              "slowest endpoint p50/p99   target p99 <= 250"]
     for count, r in results.items():

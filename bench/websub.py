@@ -124,8 +124,12 @@ def main() -> None:
                         help="with 100 subscribers (each is 100 POSTs)")
     parser.add_argument("--fanout", type=int, default=1000, help="callbacks of one change")
     parser.add_argument("--sqlite", action="store_true", help="SQLite instead of PostgreSQL")
+    parser.add_argument("--one-worker", action="store_true",
+                        help="one Celery worker taking both queues (prefork, 8 children) "
+                        "instead of the compose file's worker and pusher")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args()
+    push_world.one_worker = args.one_worker
 
     with push_world.running("websub", args.sqlite) as (app, receiver, database_url):
         publish(app, 0)  # warm-up: first builds, imports, connections
@@ -179,7 +183,8 @@ def _report(args: argparse.Namespace, database_url: str, results: dict[int, dict
              f"{push_world.describe_roles()}",
              f"command: python bench/websub.py --publishes {args.publishes} "
              f"--publishes-many {args.publishes_many} --fanout {args.fanout}"
-             f"{' --sqlite' if args.sqlite else ''}", "",
+             f"{' --sqlite' if args.sqlite else ''}{' --one-worker' if args.one_worker else ''}",
+             "",
              "publish -> POST received (ms)          POSTs   p50    p99    max   "
              "slowest subscriber p50/p99   target p99 <= 250"]
     for subscribers, r in results.items():
@@ -194,7 +199,8 @@ def _report(args: argparse.Namespace, database_url: str, results: dict[int, dict
     lines += ["", f"fan-out of one change to {args.fanout} callbacks (first -> last POST)",
               f"  baseline: httpx, 1 Client x {THREADS} threads (median of "
               f"{len(baselines)}: {spread})  {baseline:>6.0f}/s  100%",
-              f"  hub: push.deliver, 1 pusher (median of {len(hub_rates)}: "
+              f"  hub: push.deliver, 1 {'worker' if args.one_worker else 'pusher'} (median of "
+              f"{len(hub_rates)}: "
               f"{min(hub_rates):.0f}-{max(hub_rates):.0f}/s)  "
               f"{hub_rate:>6.0f}/s  {ratio:.0%}   target >= 50%: "
               f"{'met' if ratio >= 0.5 else 'NOT met'}",
