@@ -110,9 +110,14 @@ def _listing(where: Filter | None, page: int
     if page > 1 and not rows:
         abort(404)
     items = rows[:PER_PAGE]
+    return items, len(rows) > PER_PAGE, _also_in(items)
+
+
+def _also_in(items: list[Announcement]) -> dict[int, list[dict[str, str]]]:
+    """Each item's other published versions as language links (listings and search)."""
     also = {item_id: [_version_link(v) for v in others if v.status is Status.PUBLISHED]
             for item_id, others in translations.others_of_many(items).items()}
-    return items, len(rows) > PER_PAGE, {k: v for k, v in also.items() if v}
+    return {k: v for k, v in also.items() if v}
 
 
 @bp.get("/")
@@ -255,6 +260,7 @@ def search() -> str:
         text=text,
         filters=filters,
         found=found,
+        also=_also_in([result.item for result in found.results]) if found else {},
         params=params,
         tags=queries.public(Tag),
         partners=queries.public(Partner),

@@ -1,4 +1,5 @@
-"""The conditions every backend adds to its full-text match: published only, and the filters."""
+"""The conditions every backend adds to its full-text match: published only, and the filters;
+and the key by which a backend keeps one version per translation group."""
 
 from __future__ import annotations
 
@@ -23,3 +24,11 @@ def conditions(filters: Filters) -> list[sa.ColumnElement[bool]]:
 def newest_first() -> tuple[sa.UnaryExpression[object], ...]:
     """The tie-break after the rank: newer first, then the larger id (a stable order)."""
     return (Announcement.published_at.desc(), Announcement.id.desc())  # type: ignore[return-value]
+
+
+def group_key() -> sa.ColumnElement[str]:
+    """One value per translation group, and one per announcement that has no translation:
+    a search lists a group once, by its best-ranked matching version (as listings show one
+    card per group)."""
+    return sa.func.coalesce(sa.cast(Announcement.translation_group, sa.String),
+                            sa.cast(Announcement.id, sa.String))

@@ -7,8 +7,9 @@ finds its stemmed forms whatever the item's language while the match stays one c
 tsquery the GIN index can serve. Terms arrive double-quoted (a word or a phrase each), so
 websearch's own operators (``or``, ``-``) are words here, as they are on SQLite.
 
-Ranked by ``ts_rank`` (weights: title A, summary B, body C); ``ts_headline`` marks the matched
-words, computed for the page's rows only (it re-parses each document).
+Ranked by ``ts_rank`` (weights: title A, summary B, body C), one version per translation group
+(the best-ranked, by a window over the matches); ``ts_headline`` marks the matched words,
+computed for the page's rows only (it re-parses each document).
 """
 
 from __future__ import annotations
@@ -72,14 +73,20 @@ class PostgresBackend:
             return Found([], 0, terms)
         query = _tsquery(terms, filters.language)
         where = [_vector.op("@@")(query), *conditions.conditions(filters)]
-        total = db.session.scalar(
-            sa.select(sa.func.count()).select_from(Announcement).where(*where)
-        ) or 0
         rank = sa.func.ts_rank(_vector, query)
-        page = (
-            sa.select(Announcement.id.label("id"), rank.label("rank"))
+        ranked = (
+            sa.select(Announcement.id.label("id"), rank.label("rank"),
+                      Announcement.published_at.label("published_at"),
+                      sa.func.row_number().over(
+                          partition_by=conditions.group_key(),
+                          order_by=(rank.desc(), *conditions.newest_first())).label("n"))
             .where(*where)
-            .order_by(rank.desc(), *conditions.newest_first())
+            .subquery()
+        )
+        best = sa.select(ranked.c.id, ranked.c.rank).where(ranked.c.n == 1)
+        total = db.session.scalar(sa.select(sa.func.count()).select_from(best.subquery())) or 0
+        page = (
+            best.order_by(ranked.c.rank.desc(), ranked.c.published_at.desc(), ranked.c.id.desc())
             .offset(offset)
             .limit(limit)
             .subquery()

@@ -3,7 +3,8 @@
 The match expression is made of double-quoted strings only (a word or a phrase each, joined
 by spaces: all must match), so nothing a reader types is FTS5 syntax: ``NEAR``, ``*``, ``:``
 or an unbalanced quote are text. Columns weigh title 10, summary 5, body 1 in bm25 (whose
-score is lower for better matches: the rank is its negation).
+score is lower for better matches: the rank is its negation). One version per translation
+group, the best-ranked; the page's highlights and snippets come from a second query on its ids.
 """
 
 from __future__ import annotations
@@ -40,19 +41,31 @@ class FTS5Backend:
         match = _FTS.op("MATCH")(match_expression(terms))
         where = [match, *conditions.conditions(filters)]
         joined = _fts.join(Announcement.__table__, Announcement.id == _fts.c.rowid)
-        total = db.session.scalar(
-            sa.select(sa.func.count()).select_from(joined).where(*where)
-        ) or 0
-        score = sa.func.bm25(_FTS, 10.0, 5.0, 1.0)
-        rows = db.session.execute(
-            sa.select(Announcement.id, score, sa.func.highlight(_FTS, 0, START, STOP),
+        # bm25() may not appear in a window's ORDER BY: the matches are a subquery first.
+        matches = (
+            sa.select(Announcement.id.label("id"), Announcement.published_at.label("published"),
+                      conditions.group_key().label("grp"),
+                      sa.func.bm25(_FTS, 10.0, 5.0, 1.0).label("score"))
+            .select_from(joined).where(*where).subquery()
+        )
+        order = (matches.c.score, matches.c.published.desc(), matches.c.id.desc())
+        ranked = sa.select(matches.c.id, matches.c.score, matches.c.published, sa.func.row_number()
+                           .over(partition_by=matches.c.grp, order_by=order).label("n")).subquery()
+        best = sa.select(ranked.c.id, ranked.c.score).where(ranked.c.n == 1)
+        total = db.session.scalar(sa.select(sa.func.count()).select_from(best.subquery())) or 0
+        page = db.session.execute(
+            best.order_by(ranked.c.score, ranked.c.published.desc(), ranked.c.id.desc())
+            .offset(offset).limit(limit)
+        ).all()
+        if not page:
+            return Found([], total, terms)
+        marked = {row[0]: row[1:] for row in db.session.execute(
+            sa.select(Announcement.id, sa.func.highlight(_FTS, 0, START, STOP),
                       _snippet(1), _snippet(2))
             .select_from(joined)
-            .where(*where)
-            .order_by(score, *conditions.newest_first())
-            .offset(offset)
-            .limit(limit)
-        ).all()
-        hits = [Hit(row[0], -float(row[1]), row[2], best_snippet(row[3], row[4])) for row in rows]
+            .where(match, Announcement.id.in_([row[0] for row in page])))}
+        hits = [Hit(item_id, -float(score), marked[item_id][0],
+                    best_snippet(marked[item_id][1], marked[item_id][2]))
+                for item_id, score in page if item_id in marked]
         return Found(hits, total, terms)
 

@@ -178,3 +178,48 @@ def test_the_migration_indexes_with_the_configurations_search_queries_in() -> No
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module._PG_CONFIGS == postgres.CONFIGS
+
+
+def _linked(app: Flask, first: int, second: int) -> None:
+    from service.announcements import translations
+    from service.announcements.models import Announcement
+
+    with app.app_context():
+        translations.link(db.session.get(Announcement, first), db.session.get(Announcement, second))
+        db.session.commit()
+        db.session.remove()
+
+
+def test_translations_are_one_result_with_the_others_linked(
+        clean_app: Flask, client: FlaskClient) -> None:
+    """As listings show one card per translation group, a search lists a group once: its
+    best-ranked matching version, with the group's other published versions under "Also in".
+    Counts and pages count groups; a language filter finds each version."""
+    english = factories.announcement(clean_app, "Lunar relay satellite", slug="relay-en",
+                                     body="The relay serves the lunar far side.")
+    french = factories.announcement(clean_app, "Satellite relais lunaire", slug="relay-fr",
+                                    language="fr", body="Le relay sert la face cachée.")
+    factories.announcement(clean_app, "Ground relay station", slug="station",
+                           body="A relay on the ground.")
+    _linked(clean_app, english, french)
+    page = client.get("/search", query_string={"q": "relay"}).text
+    shown = _RESULT_TITLE.findall(page)
+    assert "2 results for" in page and len(shown) == 2 and "station" in shown
+    [version] = [slug for slug in shown if slug != "station"]  # the better-ranked of the two
+    other = {"relay-en": "relay-fr", "relay-fr": "relay-en"}[version]
+    also = re.findall(r'<p class="also-in">Also in: (.*?)</p>', page, re.S)
+    assert len(also) == 1 and f'href="/announcements/{other}"' in also[0]  # not the station
+    with clean_app.app_context():
+        first = search.search("relay", per_page=1)
+        second = search.search("relay", per_page=1, page=2)
+        assert (first.total, first.has_next, second.has_next) == (2, True, False)
+        assert {r.item.slug for r in [*first.results, *second.results]} == {version, "station"}
+        french_only = search.search("relay", Filters(language="fr"))
+        assert ([r.item.slug for r in french_only.results], french_only.total) == (["relay-fr"], 1)
+        db.session.remove()
+    # A word only one version has finds that version, which then links the other.
+    for word, found, linked in (("cachée", "relay-fr", "relay-en"),
+                                ("serves", "relay-en", "relay-fr")):
+        page = client.get("/search", query_string={"q": word}).text
+        assert _RESULT_TITLE.findall(page) == [found], word
+        assert f'<a href="/announcements/{linked}" hreflang=' in page, word
