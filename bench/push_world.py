@@ -104,44 +104,45 @@ def environment(database_url: str, redis_url: str, workdir: Path) -> dict[str, s
 
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 ROLES = ("worker", "pusher")  # events and feed builds; push (WebSub, webhooks)
-# ``--one-worker``: a single Celery worker taking both queues (prefork, the pusher's 8
-# children), the smallest deployment, for the issue's "with one worker".
-ONE_WORKER = ["celery", "-A", "workers", "worker", "--loglevel=INFO", "-Q", "celery,push",
-              "--concurrency", "8"]
-one_worker = False  # set by the benchmarks' --one-worker before ``running``
 
 
-def compose_commands() -> dict[str, list[str]]:
+def compose_commands(one_worker: bool = False) -> dict[str, list[str]]:
     """The ``worker`` and ``pusher`` commands of docker-compose.yml, so the benchmark runs
-    the roles as they are deployed (their pools, concurrency and queues); with
-    ``one_worker``, the single worker of :data:`ONE_WORKER` instead."""
-    if one_worker:
-        return {"worker": list(ONE_WORKER)}
+    the roles as they are deployed (their pools, concurrency and queues). ``one_worker``
+    (the benchmarks' ``--one-worker``, for the issue's "with one worker"): the pusher's
+    command taking both roles' queues, a single Celery worker, the smallest deployment."""
     import yaml  # PyYAML comes with python-frontmatter
 
     services = yaml.safe_load(COMPOSE_FILE.read_text())["services"]
     commands = {role: [str(part) for part in services[role]["command"]] for role in ROLES}
     for role, command in commands.items():
-        if command[:4] != ["celery", "-A", "workers", "worker"]:
-            raise RuntimeError(f"docker-compose.yml: {role} is not a celery worker: {command}")
-    return commands
+        if command[:4] != ["celery", "-A", "workers", "worker"] or "-Q" not in command:
+            raise RuntimeError(f"docker-compose.yml: {role} is not a celery worker of one "
+                               f"queue list: {command}")
+    if not one_worker:
+        return commands
+    queues = ",".join(command[command.index("-Q") + 1] for command in commands.values())
+    pusher = commands["pusher"]
+    at = pusher.index("-Q") + 1
+    return {"worker": [*pusher[:at], queues, *pusher[at + 1:]]}
 
 
-def describe_roles() -> str:
+def describe_roles(one_worker: bool = False) -> str:
     """The roles as the report names them: ``worker -Q celery --concurrency 3, ...``."""
     return ", ".join(
         f"{role} " + " ".join(part for part in command[4:] if not part.startswith("--log"))
-        for role, command in compose_commands().items())
+        for role, command in compose_commands(one_worker).items())
 
 
-def start_workers(env: dict[str, str], workdir: Path) -> list[subprocess.Popen[bytes]]:
+def start_workers(env: dict[str, str], workdir: Path, one_worker: bool = False
+                  ) -> list[subprocess.Popen[bytes]]:
     """The compose file's ``worker`` and ``pusher``, one of each. To trace a run:
     ``BENCH_LOGLEVEL=INFO`` logs every task received and finished (with times), to
     ``BENCH_WORKER_LOG`` (default: ``worker.log`` in the scratch directory, removed after)."""
     loglevel = os.environ.get("BENCH_LOGLEVEL", "WARNING")
     log = open(os.environ.get("BENCH_WORKER_LOG", workdir / "worker.log"), "ab")  # noqa: SIM115
     started = []
-    for role, command in compose_commands().items():
+    for role, command in compose_commands(one_worker).items():
         argv = [sys.executable, "-m", *(part for part in command
                                         if not part.startswith("--loglevel")),
                 f"--loglevel={loglevel}", "--without-mingle", "--without-gossip",
@@ -152,7 +153,8 @@ def start_workers(env: dict[str, str], workdir: Path) -> list[subprocess.Popen[b
 
 
 @contextlib.contextmanager
-def running(label: str, use_sqlite: bool) -> Iterator[tuple[Any, Receiver, str]]:
+def running(label: str, use_sqlite: bool, one_worker: bool = False
+            ) -> Iterator[tuple[Any, Receiver, str]]:
     """The whole world of a push benchmark, started and (whatever happens) torn down: a
     scratch directory, a private redis-server, the receiver, a fresh database, migrated, and
     the compose file's worker and pusher answering pings. Yields
@@ -171,7 +173,7 @@ def running(label: str, use_sqlite: bool) -> Iterator[tuple[Any, Receiver, str]]
         app = create_app()
         with app.app_context():
             upgrade()
-        workers = start_workers(env, workdir)
+        workers = start_workers(env, workdir, one_worker)
         celery = app.extensions["celery"]
         harness.wait(lambda: len(celery.control.ping(timeout=0.5)) == len(workers), 60,
                      "the workers", 0.5)

@@ -66,10 +66,10 @@ def main() -> None:
                         "instead of the compose file's worker and pusher")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args()
-    push_world.one_worker = args.one_worker
 
     results: dict[int, dict[str, float]] = {}
-    with push_world.running("webhooks", args.sqlite) as (app, receiver, database_url):
+    world = push_world.running("webhooks", args.sqlite, args.one_worker)
+    with world as (app, receiver, database_url):
         _endpoints(app, receiver, 1)
         publish(app, 0)  # warm-up: first builds, imports, connections
         receiver.take(1, timeout=30)
@@ -91,7 +91,7 @@ def _report(args: argparse.Namespace, database_url: str,
     db_kind = "SQLite" if database_url.startswith("sqlite") else "PostgreSQL"
     lines = [f"Webhooks benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
              f"{os.cpu_count()} CPUs, Python {platform.python_version()}, {db_kind}, "
-             f"{push_world.describe_roles()}",
+             f"{push_world.describe_roles(args.one_worker)}",
              f"command: python bench/webhooks.py --publishes {args.publishes} "
              f"--publishes-many {args.publishes_many}{' --sqlite' if args.sqlite else ''}"
              f"{' --one-worker' if args.one_worker else ''}", "",

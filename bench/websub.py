@@ -129,9 +129,9 @@ def main() -> None:
                         "instead of the compose file's worker and pusher")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args()
-    push_world.one_worker = args.one_worker
 
-    with push_world.running("websub", args.sqlite) as (app, receiver, database_url):
+    world = push_world.running("websub", args.sqlite, args.one_worker)
+    with world as (app, receiver, database_url):
         publish(app, 0)  # warm-up: first builds, imports, connections
         time.sleep(2)
         results: dict[int, dict[str, float]] = {}
@@ -180,7 +180,7 @@ def _report(args: argparse.Namespace, database_url: str, results: dict[int, dict
     db_kind = "SQLite" if database_url.startswith("sqlite") else "PostgreSQL"
     lines = [f"WebSub benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
              f"{os.cpu_count()} CPUs, Python {platform.python_version()}, {db_kind}, "
-             f"{push_world.describe_roles()}",
+             f"{push_world.describe_roles(args.one_worker)}",
              f"command: python bench/websub.py --publishes {args.publishes} "
              f"--publishes-many {args.publishes_many} --fanout {args.fanout}"
              f"{' --sqlite' if args.sqlite else ''}{' --one-worker' if args.one_worker else ''}",

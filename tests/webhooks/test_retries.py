@@ -3,8 +3,8 @@ are retried with the same webhook-id; retries give up after ``OUTBOUND_GIVE_UP``
 whose every attempt fails for ``WEBHOOK_DISABLE_AFTER`` is disabled with the reason, and a
 success in between starts that clock over. Signatures are checked with ``standardwebhooks``.
 
-The handler here queues its retries under a task name no worker consumes, so no worker races
-the test for a row; everything else is the production path."""
+The handler here (``by_hand``) queues its retries under a task name no worker consumes, so no
+worker races the test for a row; everything else is the production path."""
 
 from __future__ import annotations
 
@@ -20,38 +20,12 @@ from service.outbound.models import OutboundDelivery, OutboundStatus
 from service.webhooks import delivery, endpoints
 from service.webhooks.models import MessageStatus, WebhookAttempt, WebhookEndpoint, WebhookMessage
 from tests.outbound.receiver import Receiver
+from tests.webhooks import by_hand
 from tests.webhooks.conftest import verified
 
 
-class ByHand(delivery.WebhookHandler):
-    task = "push.test-nobody-consumes"
-
-
-HANDLER = ByHand()
-
-
-def _endpoint(url: str) -> WebhookEndpoint:
-    endpoint = endpoints.create(url, list(endpoints.EVENT_TYPES), "partner")
-    db.session.commit()
-    return endpoint
-
-
-def _message(endpoint: WebhookEndpoint, key: str = "announcement.published:1:t") -> int:
-    """A message and its outbound row, as the consumer makes them (not queued: by hand)."""
-    message = delivery.WebhookMessage(msg_id=f"msg_{key.replace(':', '_')}",
-                                      endpoint_id=endpoint.id, event_key=key,
-                                      type="announcement.published",
-                                      body=delivery.body("announcement.published", utcnow(),
-                                                         {"id": 1, "title": "Moon"}))
-    db.session.add(message)
-    db.session.flush()
-    row = delivery.outbound.schedule(endpoints.KIND, message.id, endpoint.url, message.msg_id)
-    db.session.commit()
-    return row.id
-
-
 def _attempt(row_id: int) -> str:
-    return delivery.deliver(row_id, HANDLER)[row_id]
+    return delivery.deliver(row_id, by_hand.HANDLER)[row_id]
 
 
 def _due_now(row_id: int) -> None:
@@ -74,8 +48,8 @@ def _attempt_rows() -> list[tuple[int, int | None]]:
 def test_a_timeout_is_retried_with_the_same_id(ctx: Flask, receiver: Receiver,
                                                outbound_settings: Callable[..., None]) -> None:
     outbound_settings(outbound_timeout=1)
-    endpoint = _endpoint(receiver.url("/slow"))
-    row_id = _message(endpoint)
+    endpoint = by_hand.endpoint(receiver.url("/slow"))
+    row_id = by_hand.message(endpoint)
     receiver.behaviour.delay = 2.5
     assert _attempt(row_id) == "retrying"
     receiver.behaviour.delay = 0
@@ -93,7 +67,7 @@ def test_a_timeout_is_retried_with_the_same_id(ctx: Flask, receiver: Receiver,
 def test_other_answers_are_retried(ctx: Flask, receiver: Receiver, status: int) -> None:
     receiver.behaviour.statuses = [status]
     receiver.behaviour.location = receiver.url("/elsewhere")  # never followed
-    row_id = _message(_endpoint(receiver.url("/hook")))
+    row_id = by_hand.message(by_hand.endpoint(receiver.url("/hook")))
     assert _attempt(row_id) == "retrying"
     row = _fresh(OutboundDelivery, row_id)
     assert isinstance(row, OutboundDelivery) and row.status is OutboundStatus.RETRYING
@@ -108,8 +82,8 @@ def test_retries_give_up_and_the_message_is_failed(
         ctx: Flask, receiver: Receiver, outbound_settings: Callable[..., None]) -> None:
     outbound_settings(outbound_give_up=60)
     receiver.behaviour.default = 500
-    endpoint = _endpoint(receiver.url())
-    row_id = _message(endpoint)
+    endpoint = by_hand.endpoint(receiver.url())
+    row_id = by_hand.message(endpoint)
     assert _attempt(row_id) == "retrying"
     db.session.execute(sa.update(OutboundDelivery).values(
         first_failed_at=utcnow() - timedelta(seconds=61)))
@@ -128,8 +102,8 @@ def test_an_endpoint_failing_for_the_period_is_disabled(
         ctx: Flask, receiver: Receiver, outbound_settings: Callable[..., None]) -> None:
     outbound_settings(webhook_disable_after=3600)
     receiver.behaviour.default = 503
-    endpoint = _endpoint(receiver.url())
-    row_id = _message(endpoint)
+    endpoint = by_hand.endpoint(receiver.url())
+    row_id = by_hand.message(endpoint)
     assert _attempt(row_id) == "retrying"
     db.session.execute(sa.update(WebhookEndpoint).values(
         failing_since=utcnow() - timedelta(seconds=3599)))
@@ -159,8 +133,8 @@ def test_an_endpoint_failing_for_the_period_is_disabled(
 
 def test_a_success_starts_the_failing_clock_over(ctx: Flask, receiver: Receiver) -> None:
     receiver.behaviour.statuses = [500]
-    endpoint = _endpoint(receiver.url())
-    row_id = _message(endpoint)
+    endpoint = by_hand.endpoint(receiver.url())
+    row_id = by_hand.message(endpoint)
     assert _attempt(row_id) == "retrying"
     failing = _fresh(WebhookEndpoint, endpoint.id)
     assert isinstance(failing, WebhookEndpoint) and failing.failing_since is not None

@@ -4,7 +4,7 @@ Outbound records a batch's answers while a slower request is still out (``sendin
 and webhooks write each attempt in that same transaction (``WebhookHandler.on_recorded``). So
 the admin page shows the fast endpoint's attempt, and its message as delivered, while the slow
 endpoint still holds its POST open; in the end each endpoint has exactly one attempt, numbered
-1. Driven by hand as in ``test_retries`` (no worker races the test for a row).
+1. Driven by hand (``by_hand``: no worker races the test for a row).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from service.webhooks import delivery
 from service.webhooks.models import MessageStatus, WebhookAttempt, WebhookMessage
 from tests.outbound.receiver import Receiver
 from tests.waiting import wait_for
-from tests.webhooks.test_retries import HANDLER, _endpoint, _message
+from tests.webhooks import by_hand
 
 HOLD = 4.0  # seconds the slow endpoint waits before answering
 
@@ -49,8 +49,9 @@ def test_a_slow_endpoint_does_not_hold_back_the_others_attempts(ctx: Flask,
     slow = Receiver().start()
     try:
         slow.behaviour.delay = HOLD
-        fast_row = _message(_endpoint(receiver.url("/fast")), "announcement.published:1:a")
-        slow_row = _message(_endpoint(slow.url("/slow")), "announcement.published:1:b")
+        fast_row, slow_row = (
+            by_hand.message(by_hand.endpoint(url), f"announcement.published:1:{n}")
+            for n, url in enumerate((receiver.url("/fast"), slow.url("/slow"))))
         o = OutboundDelivery
         owners = dict(db.session.execute(sa.select(o.id, o.owner_id).where(
             o.id.in_([fast_row, slow_row]))).all())
@@ -60,12 +61,13 @@ def test_a_slow_endpoint_does_not_hold_back_the_others_attempts(ctx: Flask,
 
         def one_batch() -> None:
             with ctx.app_context():
-                results.update(delivery.deliver([fast_row, slow_row], HANDLER))
+                results.update(delivery.deliver([fast_row, slow_row], by_hand.HANDLER))
                 db.session.remove()
 
         batch = threading.Thread(target=one_batch)
         started = time.monotonic()
         batch.start()
+
         def fast_one_recorded() -> dict[int, tuple[MessageStatus, list[tuple[int, int | None]]]]:
             history = _history(ctx)
             return history if history[fast_message][1] else {}
