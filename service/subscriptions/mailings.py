@@ -4,7 +4,8 @@ split into batches of subscriber ids, one ``mail.send_batch`` task each.
 :func:`start_mailing` creates a :class:`Mailing` (unique per kind and key, so a second beat or a
 re-dispatched event finds it there and stops) and its :class:`MailBatch` rows in one
 transaction; the tasks are queued after commit. Batches hold at most ``MAIL_BATCH_SIZE``
-subscribers, so memory does not grow with the number of subscribers.
+subscribers, so memory does not grow with the number of subscribers; the last few are smaller,
+so the end of a mailing spreads over every worker.
 """
 
 from __future__ import annotations
@@ -49,21 +50,39 @@ def has_recipients(frequency: Frequency) -> bool:
     return bool(found)
 
 
+# A mailing's last subscribers go out in smaller batches. Full batches finish at different
+# times on different workers; the worker whose threads free first would take every full batch
+# still queued and send them alone while the others idle (at 10,000 subscribers on two
+# workers, the last four batches of 500 ran on one worker for a fifth of the run). Small
+# batches at the end spread over whichever threads are free, whatever the number of workers.
+TAIL_BATCHES = 4  # the last this many full batches' worth of subscribers...
+TAIL_SPLIT = 4  # ...go out in batches this many times smaller
+
+
+def _confirmed(frequency: Frequency) -> sa.ColumnElement[bool]:
+    return sa.and_(Subscriber.status == SubscriberStatus.CONFIRMED,
+                   Subscriber.frequency == frequency)
+
+
 def _ranges(frequency: Frequency, size: int) -> Iterator[tuple[int, int]]:
-    """Consecutive id ranges of at most ``size`` confirmed subscribers (keyset pagination)."""
+    """Consecutive id ranges of confirmed subscribers (keyset pagination): ``size`` each, and
+    the last ``TAIL_BATCHES * size`` of them ``TAIL_SPLIT`` times smaller."""
+    remaining = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Subscriber).where(_confirmed(frequency))) or 0
+    small = -(-size // TAIL_SPLIT)
     last = 0
     while True:
+        step = size if remaining > TAIL_BATCHES * size else small
         ids = db.session.scalars(
             sa.select(Subscriber.id)
-            .where(Subscriber.status == SubscriberStatus.CONFIRMED,
-                   Subscriber.frequency == frequency, Subscriber.id > last)
+            .where(_confirmed(frequency), Subscriber.id > last)
             .order_by(Subscriber.id)
-            .limit(size)
+            .limit(step)
         ).all()
         if not ids:
             return
         yield ids[0], ids[-1]
-        last = ids[-1]
+        last, remaining = ids[-1], remaining - len(ids)
 
 
 def start_mailing(kind: MailingKind, key: str, *, announcement_id: int | None = None,
