@@ -71,15 +71,18 @@ class BatchResult:
             self.errors.append(outcome.error)
 
 
-def _insert_claims(rows: list[dict[str, Any]]) -> None:
+def _insert_claims(rows: list[dict[str, Any]]) -> dict[int, int]:
+    """Insert the claims no other run holds; ``{delivery_id: subscriber_id}`` of those."""
     if not rows:
-        return
+        return {}
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     # The table, not the entity: Core's executemany, without the ORM's bulk bookkeeping.
     table = cast(sa.Table, Delivery.__table__)
-    db.session.execute(insert(table).on_conflict_do_nothing(
-        index_elements=["mailing_id", "subscriber_id"]), rows)
+    inserted = db.session.execute(
+        insert(table).on_conflict_do_nothing(index_elements=["mailing_id", "subscriber_id"])
+        .returning(table.c.id, table.c.subscriber_id), rows)
+    return {delivery_id: subscriber_id for delivery_id, subscriber_id in inserted}
 
 
 def _claim(mailing: Mailing, batch: MailBatch, targets: list[Target], token: str,
@@ -91,9 +94,16 @@ def _claim(mailing: Mailing, batch: MailBatch, targets: list[Target], token: str
                       sa.and_(Delivery.status == DeliveryStatus.CLAIMED,
                               Delivery.updated_at < stale))
     in_batch = Delivery.batch_id == batch.id
-    _insert_claims([{"mailing_id": mailing.id, "batch_id": batch.id, "subscriber_id": sid,
-                     "status": DeliveryStatus.CLAIMED, "claim": token, "attempts": 1,
-                     "updated_at": now} for sid in ids])
+    first_run = not db.session.scalar(sa.select(sa.exists().where(in_batch)))
+    inserted = _insert_claims([{"mailing_id": mailing.id, "batch_id": batch.id,
+                                "subscriber_id": sid, "status": DeliveryStatus.CLAIMED,
+                                "claim": token, "attempts": 1, "updated_at": now}
+                               for sid in ids])
+    if first_run:
+        # No copy of this batch existed: nothing to cancel, give up or take over, and what
+        # this run inserted is all it owns (a concurrent first run inserted the others).
+        db.session.commit()
+        return dict(sorted(inserted.items()))
     # Copies no longer due (unsubscribed, retracted, nothing left) are not sent later either.
     db.session.execute(sa.update(Delivery).where(in_batch, takeable,
                                                  Delivery.subscriber_id.not_in(ids))
