@@ -12,13 +12,17 @@ server, fast enough not to be the bottleneck. For each size it:
    ``celery -A workers worker``, queues the ``digests.send`` task beat would queue, and times
    it until every copy is marked sent in the database (planning, claiming, rendering,
    the one commit per message and SMTP all included), reading each worker process's peak
-   resident memory (VmHWM) at the end.
+   resident memory (VmHWM) at the end. Sizes up to ``--repeat-upto`` (20,000) run every setup
+   ``--repeat`` (3) times, one setup after the other in each round, and show the median: a
+   10,000 run lasts seconds, as long as a shared machine's swings. Two workers / one worker is
+   also given round by round (each pair measured back to back).
 
 3. after the smallest size, the same digest with ``MAIL_RATE`` set (``--mail-rate``, default
    300/s; 0 skips it) on two workers: the rate measured from the ledger (``sent_at`` of the
    first and last copy) must stay at or under it, within 5%.
 
-Usage: ``python bench/digests.py [--sizes 10000,100000] [--workers 1,2] [--mail-rate 300]``;
+Usage: ``python bench/digests.py [--sizes 10000,100000] [--workers 1,2] [--mail-rate 300]
+[--repeat 3]``;
 the table is printed and saved to bench/results/digests-latest.txt. See
 bench/README.md.
 """
@@ -421,6 +425,10 @@ def main() -> None:
     parser.add_argument("--sqlite", action="store_true", help="SQLite instead of PostgreSQL")
     parser.add_argument("--mail-rate", type=float, default=300.0,
                         help="MAIL_RATE for the rate run (2 workers, smallest size); 0: skip")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="rounds of every worker setup at sizes up to --repeat-upto, the "
+                        "median shown: such runs last seconds, as long as the machine's swings")
+    parser.add_argument("--repeat-upto", type=int, default=20000)
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args()
     sizes = sorted(int(s) for s in args.sizes.split(","))
@@ -446,6 +454,7 @@ def main() -> None:
         }
     )
     rows: list[Row] = []
+    round_ratios: dict[int, list[float]] = {}  # size -> 2 workers / 1 worker, round by round
     try:
         from flask_migrate import upgrade
 
@@ -469,18 +478,24 @@ def main() -> None:
             # taken: the machine is shared, and its load drifts over a run of minutes.
             baselines = [_baseline(sink.port, message, sender, size)]
             print(f"{size}: baseline {baselines[-1][0]:.0f}/s", flush=True)
-            measured: list[Row] = []
-            for processes in setups:
-                _reset_mailings(app)
-                elapsed, peak_mb, total_mb, cpu_ms = _run_workers(app, env, size, processes,
-                                                                  args.threads, workdir)
-                setup = f"{processes} worker{'s' if processes > 1 else ''} x {args.threads} threads"
-                measured.append(Row(size, setup, elapsed, size / elapsed, 0.0, peak_mb, total_mb,
-                                    cpu_ms=cpu_ms))
-                print(f"{size}: {setup}: {size / elapsed:.0f}/s, peak {peak_mb:.0f} MB "
-                      f"per worker, {cpu_ms:.3f} CPU ms per copy", flush=True)
-                baselines.append(_baseline(sink.port, message, sender, size))
-                print(f"{size}: baseline {baselines[-1][0]:.0f}/s", flush=True)
+            rounds = args.repeat if size <= args.repeat_upto else 1
+            runs: dict[int, list[tuple[float, float, float, float]]] = {p: [] for p in setups}
+            for round_number in range(rounds):
+                for processes in setups:
+                    _reset_mailings(app)
+                    run = _run_workers(app, env, size, processes, args.threads, workdir)
+                    runs[processes].append(run)
+                    elapsed, peak_mb, _, cpu_ms = run
+                    print(f"{size}: {_setup(processes, args.threads)} (round {round_number + 1}"
+                          f" of {rounds}): {size / elapsed:.0f}/s, peak {peak_mb:.0f} MB per "
+                          f"worker, {cpu_ms:.3f} CPU ms per copy", flush=True)
+                    baselines.append(_baseline(sink.port, message, sender, size))
+                    print(f"{size}: baseline {baselines[-1][0]:.0f}/s", flush=True)
+            measured = [_median_row(size, _setup(processes, args.threads), runs[processes])
+                        for processes in setups]
+            if 1 in runs and 2 in runs and rounds > 1:
+                pairs = sorted(one[0] / two[0] for one, two in zip(runs[1], runs[2], strict=True))
+                round_ratios[size] = pairs
             baseline = statistics.median(rate for rate, _ in baselines)
             spread = f"{min(baselines)[0]:.0f}-{max(baselines)[0]:.0f}/s"
             rows.append(Row(size, f"baseline: smtplib (median of {len(baselines)}: {spread})",
@@ -505,19 +520,35 @@ def main() -> None:
         sink.stop()
         harness.drop_database(db_name)
         shutil.rmtree(workdir, ignore_errors=True)
-    report = _table(rows, args, database_url)
+    report = _table(rows, args, database_url, round_ratios)
     print(report)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(report)
 
 
-def _table(rows: list[Row], args: argparse.Namespace, database_url: str) -> str:
+def _setup(processes: int, threads: int) -> str:
+    return f"{processes} worker{'s' if processes > 1 else ''} x {threads} threads"
+
+
+def _median_row(size: int, setup: str, runs: list[tuple[float, float, float, float]]) -> Row:
+    """One row for a setup's rounds: the median time (and its CPU), the highest memory."""
+    ordered = sorted(runs)
+    elapsed, _, _, cpu_ms = ordered[len(ordered) // 2]
+    if len(runs) > 1:
+        slowest, fastest = size / ordered[-1][0], size / ordered[0][0]
+        setup += f" (median of {len(runs)}: {slowest:.0f}-{fastest:.0f}/s)"
+    return Row(size, setup, elapsed, size / elapsed, 0.0, max(r[1] for r in runs),
+               max(r[2] for r in runs), cpu_ms=cpu_ms)
+
+
+def _table(rows: list[Row], args: argparse.Namespace, database_url: str,
+           round_ratios: dict[int, list[float]]) -> str:
     lines = [
         f"Digest benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}, "
         f"{'SQLite' if database_url.startswith('sqlite') else 'PostgreSQL'}, smtp-sink",
         "",
-        f"{'subscribers':>11}  {'setup':<44} {'seconds':>8} {'emails/s':>9} {'of baseline':>11}"
+        f"{'subscribers':>11}  {'setup':<56} {'seconds':>8} {'emails/s':>9} {'of baseline':>11}"
         f" {'peak MB/worker':>15} {'peak MB total':>13} {'CPU ms/copy':>11}",
     ]
     for row in rows:
@@ -525,7 +556,7 @@ def _table(rows: list[Row], args: argparse.Namespace, database_url: str) -> str:
         total = f"{row.peak_total_mb:.0f}" if row.peak_total_mb else "-"
         cpu = f"{row.cpu_ms:.3f}" if row.cpu_ms else "-"
         lines.append(
-            f"{row.size:>11}  {row.setup:<44} {row.seconds:>8.1f} {row.rate:>9.0f} "
+            f"{row.size:>11}  {row.setup:<56} {row.seconds:>8.1f} {row.rate:>9.0f} "
             f"{row.rate / row.baseline_rate:>10.0%} {child:>15} {total:>13} {cpu:>11}"
             + (f"  {row.note}" if row.note else "")
         )
@@ -538,8 +569,10 @@ def _table(rows: list[Row], args: argparse.Namespace, database_url: str) -> str:
         rates = {row.setup.split(" x ")[0]: row.rate for row in rows
                  if row.size == size and not row.note and "worker" in row.setup}
         if "1 worker" in rates and "2 workers" in rates:
+            each = (f" (round by round: {', '.join(f'{r:.2f}x' for r in round_ratios[size])})"
+                    if size in round_ratios else "")
             lines.append(f"{size}: 2 workers / 1 worker: "
-                         f"{rates['2 workers'] / rates['1 worker']:.2f}x")
+                         f"{rates['2 workers'] / rates['1 worker']:.2f}x{each}")
     if len(sizes) > 1:
         lines.append("")
         for setup, peaks in by_setup.items():
