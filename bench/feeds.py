@@ -718,8 +718,10 @@ def _seed_bodies() -> list[str]:
 class FeedPoller:
     """Polls one feed URL over a keep-alive connection, with If-None-Match like a feed reader."""
 
-    def __init__(self, port: int, path: str = FEED_PATH) -> None:
+    def __init__(self, port: int, path: str = FEED_PATH,
+                 on_change: Callable[[bytes], None] | None = None) -> None:
         self.port, self.path = port, path
+        self.on_change = on_change  # called with every full (200) answer's body
         self.conn: http.client.HTTPConnection | None = None
         self.etag: str | None = None
         self.polls = 0
@@ -747,6 +749,8 @@ class FeedPoller:
             if response.status == 200:
                 self.etag = response.getheader("ETag")
                 self.sizes.append(len(body))
+                if self.on_change is not None:
+                    self.on_change(body)
             return response.status, body
         raise AssertionError("unreachable")
 
@@ -1079,9 +1083,11 @@ def load_phase(
     """wrk on the front door while publishing every ``--load-interval`` seconds.
 
     The ratio (the target) is to the static file measured just before, with no publishing.
-    Then the static file gets the same publishing load: that rate shows how much of the drop
-    is the publishing itself (API, worker, Redis, the poller), which takes the same CPU from
-    any server on the machine, and how much is the front door's own.
+    Then the static file gets the same publishing load, its file replaced by the front
+    door's feed each time that changed (the same bytes, replaced the same way): that rate
+    shows how much of the drop is the publishing itself (API, worker, Redis, the poller) and
+    the feed growing, which any server on the machine would see, and how much is the front
+    door's own.
     """
     static = make_target("static", world.static_port, STATIC_PATH, args.gzip)
     progress("wrk static file (baseline for the load run)")
@@ -1091,16 +1097,22 @@ def load_phase(
     front, latencies, sizes = _wrk_while_publishing(
         world, args, publisher, children, "front door", world.front_port, FEED_PATH, label
     )
-    static_loaded, _, _ = _wrk_while_publishing(
-        world,
-        args,
-        publisher,
-        children,
-        "static file",
-        static.port,
-        static.path,
-        "front door nginx (while wrk loads the static file)",
-    )
+    copy = world.static_dir / STATIC_PATH.lstrip("/")
+    original = copy.read_bytes()
+    try:
+        static_loaded, _, _ = _wrk_while_publishing(
+            world,
+            args,
+            publisher,
+            children,
+            "static file",
+            static.port,
+            static.path,
+            "front door nginx (while wrk loads the static file)",
+            mirror=lambda body: _replace_static(copy, body, args.gzip),
+        )
+    finally:
+        _replace_static(copy, original, args.gzip)
     ratio = front.rps / baseline.rps
     report.add(
         "",
@@ -1114,15 +1126,15 @@ def load_phase(
     )
     report.add(
         f"  static file, same load:   {static_loaded.rps:>10.0f} req/s   ratio "
-        f"{static_loaded.rps / baseline.rps:.2f}   (what publishing takes from any server; "
-        f"front door / this: {front.rps / static_loaded.rps:.2f})"
+        f"{static_loaded.rps / baseline.rps:.2f}   (the same publishes, the front door's feed "
+        f"copied in as it changed: what publishing and a growing feed take from any server;"
+        f" front door / this: {front.rps / static_loaded.rps:.2f})"
     )
     if sizes:
-        copy = (world.static_dir / STATIC_PATH.lstrip("/")).stat().st_size
         report.add(
             f"  the feed while the front door was loaded: {min(sizes)}-{max(sizes)} bytes, "
-            f"median {statistics.median(sizes):.0f} (the static file: {copy}; plain GETs of "
-            f"a bigger body are fewer per second)"
+            f"median {statistics.median(sizes):.0f} (the static file just before: "
+            f"{len(original)}; plain GETs of a bigger body are fewer per second)"
         )
     report.add(
         *latency_rows("  publish -> visible through the front door during the load:", latencies)
@@ -1139,9 +1151,11 @@ def _wrk_while_publishing(
     port: int,
     path: str,
     poller_label: str,
+    mirror: Callable[[bytes], None] | None = None,
 ) -> tuple[WrkResult, Latencies, list[int]]:
     """One wrk run on ``port`` while publishing every ``--load-interval`` seconds, each publish
-    waited for through the front door (so the publishing work is the same whatever wrk loads)."""
+    waited for through the front door (so the publishing work is the same whatever wrk loads);
+    ``mirror`` gets the front door's feed each time it changed."""
     base_headers = {"Accept-Encoding": "gzip"} if args.gzip else {}
     stop = threading.Event()
     box: dict[str, WrkResult] = {}
@@ -1153,7 +1167,7 @@ def _wrk_while_publishing(
             stop.set()
 
     progress(f"wrk {name} while publishing every {args.load_interval * 1000:.0f} ms")
-    pollers = {poller_label: FeedPoller(world.front_port)}
+    pollers = {poller_label: FeedPoller(world.front_port, on_change=mirror)}
     thread = threading.Thread(target=hammer, daemon=True)
     thread.start()
     time.sleep(0.5)  # let wrk connect first
@@ -1249,6 +1263,19 @@ def latency_phase(
     )
     report.add("", *latency_rows(title, quiet))
     return quiet
+
+
+def _replace_static(target: Path, body: bytes, gzip: bool) -> None:
+    """Put new bytes in the baseline's file as the export does: the old gzip copy first
+    removed, each file replaced by a rename."""
+    twin = target.with_name(target.name + ".gz")
+    twin.unlink(missing_ok=True)
+    files = [(target, body)] + ([(twin, gzip_module.compress(body, 6, mtime=0))] if gzip else [])
+    for path, data in files:
+        tmp = path.with_name(f".tmp-{path.name}")
+        tmp.write_bytes(data)
+        tmp.chmod(0o644)
+        tmp.replace(path)
 
 
 def copy_static(world: World, gzip: bool) -> Path:
