@@ -29,18 +29,19 @@ HOLD = 4.0  # seconds the slow endpoint waits before answering
 
 def _history(app: Flask) -> dict[int, tuple[MessageStatus, list[tuple[int, int | None]]]]:
     """Each message's status and its attempts (number, HTTP status), read in a session of
-    its own, as the admin page would."""
+    its own, as the admin page would: in one statement, so one snapshot (on PostgreSQL two
+    statements could see the message before and its attempt after the commit writing both)."""
+    m, a = WebhookMessage, WebhookAttempt
+    history: dict[int, tuple[MessageStatus, list[tuple[int, int | None]]]] = {}
     with app.app_context():
-        messages = dict(db.session.execute(sa.select(WebhookMessage.id, WebhookMessage.status))
-                        .all())
-        attempts: dict[int, list[tuple[int, int | None]]] = {}
-        for message_id, number, status in db.session.execute(
-                sa.select(WebhookAttempt.message_id, WebhookAttempt.attempt,
-                          WebhookAttempt.status_code).order_by(WebhookAttempt.id)):
-            attempts.setdefault(message_id, []).append((number, status))
+        for message_id, status, number, code in db.session.execute(
+                sa.select(m.id, m.status, a.attempt, a.status_code)
+                .outerjoin(a, a.message_id == m.id).order_by(m.id, a.id)):
+            attempts = history.setdefault(message_id, (status, []))[1]
+            if number is not None:
+                attempts.append((number, code))
         db.session.remove()
-    return {message_id: (status, attempts.get(message_id, []))
-            for message_id, status in messages.items()}
+    return history
 
 
 def test_a_slow_endpoint_does_not_hold_back_the_others_attempts(ctx: Flask,
