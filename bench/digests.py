@@ -563,7 +563,7 @@ def _table(rows: list[Row], args: argparse.Namespace, database_url: str,
     by_setup: dict[str, dict[int, float]] = {}
     for row in rows:
         if row.peak_child_mb and not row.note:
-            by_setup.setdefault(row.setup, {})[row.size] = row.peak_child_mb
+            by_setup.setdefault(row.setup.split(" (")[0], {})[row.size] = row.peak_child_mb
     sizes = sorted({row.size for row in rows})
     for size in sizes:
         rates = {row.setup.split(" x ")[0]: row.rate for row in rows
