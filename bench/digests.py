@@ -66,6 +66,7 @@ class Row:
     peak_total_mb: float | None = None
     note: str = ""
     cpu_ms: float | None = None  # CPU time per copy: the sender's (baseline) or the workers'
+    spread: str = ""  # shown after the setup: the rounds' range, when there were several
 
 
 
@@ -494,8 +495,8 @@ def main() -> None:
             measured = [_median_row(size, _setup(processes, args.threads), runs[processes])
                         for processes in setups]
             if 1 in runs and 2 in runs and rounds > 1:
-                pairs = sorted(one[0] / two[0] for one, two in zip(runs[1], runs[2], strict=True))
-                round_ratios[size] = pairs
+                round_ratios[size] = [one[0] / two[0]
+                                      for one, two in zip(runs[1], runs[2], strict=True)]
             baseline = statistics.median(rate for rate, _ in baselines)
             spread = f"{min(baselines)[0]:.0f}-{max(baselines)[0]:.0f}/s"
             rows.append(Row(size, f"baseline: smtplib (median of {len(baselines)}: {spread})",
@@ -534,11 +535,10 @@ def _median_row(size: int, setup: str, runs: list[tuple[float, float, float, flo
     """One row for a setup's rounds: the median time (and its CPU), the highest memory."""
     ordered = sorted(runs)
     elapsed, _, _, cpu_ms = ordered[len(ordered) // 2]
-    if len(runs) > 1:
-        slowest, fastest = size / ordered[-1][0], size / ordered[0][0]
-        setup += f" (median of {len(runs)}: {slowest:.0f}-{fastest:.0f}/s)"
+    slowest, fastest = size / ordered[-1][0], size / ordered[0][0]
+    spread = f" (median of {len(runs)}: {slowest:.0f}-{fastest:.0f}/s)" if len(runs) > 1 else ""
     return Row(size, setup, elapsed, size / elapsed, 0.0, max(r[1] for r in runs),
-               max(r[2] for r in runs), cpu_ms=cpu_ms)
+               max(r[2] for r in runs), cpu_ms=cpu_ms, spread=spread)
 
 
 def _table(rows: list[Row], args: argparse.Namespace, database_url: str,
@@ -556,14 +556,14 @@ def _table(rows: list[Row], args: argparse.Namespace, database_url: str,
         total = f"{row.peak_total_mb:.0f}" if row.peak_total_mb else "-"
         cpu = f"{row.cpu_ms:.3f}" if row.cpu_ms else "-"
         lines.append(
-            f"{row.size:>11}  {row.setup:<56} {row.seconds:>8.1f} {row.rate:>9.0f} "
+            f"{row.size:>11}  {row.setup + row.spread:<56} {row.seconds:>8.1f} {row.rate:>9.0f} "
             f"{row.rate / row.baseline_rate:>10.0%} {child:>15} {total:>13} {cpu:>11}"
             + (f"  {row.note}" if row.note else "")
         )
     by_setup: dict[str, dict[int, float]] = {}
     for row in rows:
         if row.peak_child_mb and not row.note:
-            by_setup.setdefault(row.setup.split(" (")[0], {})[row.size] = row.peak_child_mb
+            by_setup.setdefault(row.setup, {})[row.size] = row.peak_child_mb
     sizes = sorted({row.size for row in rows})
     for size in sizes:
         rates = {row.setup.split(" x ")[0]: row.rate for row in rows

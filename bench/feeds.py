@@ -1084,7 +1084,8 @@ def load_phase(
 
     The ratio (the target) is to the static file measured just before, with no publishing.
     Then the static file gets the same publishing load, its file replaced by the front
-    door's feed each time that changed (the same bytes, replaced the same way): that rate
+    door's feed each time that changed (the same bytes, written by the export's own
+    ``store.export``): that rate
     shows how much of the drop is the publishing itself (API, worker, Redis, the poller) and
     the feed growing, which any server on the machine would see, and how much is the front
     door's own.
@@ -1097,6 +1098,8 @@ def load_phase(
     front, latencies, sizes = _wrk_while_publishing(
         world, args, publisher, children, "front door", world.front_port, FEED_PATH, label
     )
+    from service.feeds import store
+
     copy = world.static_dir / STATIC_PATH.lstrip("/")
     original = copy.read_bytes()
     try:
@@ -1109,10 +1112,10 @@ def load_phase(
             static.port,
             static.path,
             "front door nginx (while wrk loads the static file)",
-            mirror=lambda body: _replace_static(copy, body, args.gzip),
+            mirror=lambda body: store.export(copy, body, int(time.time())),
         )
     finally:
-        _replace_static(copy, original, args.gzip)
+        store.export(copy, original, int(time.time()))
     ratio = front.rps / baseline.rps
     report.add(
         "",
@@ -1263,19 +1266,6 @@ def latency_phase(
     )
     report.add("", *latency_rows(title, quiet))
     return quiet
-
-
-def _replace_static(target: Path, body: bytes, gzip: bool) -> None:
-    """Put new bytes in the baseline's file as the export does: the old gzip copy first
-    removed, each file replaced by a rename."""
-    twin = target.with_name(target.name + ".gz")
-    twin.unlink(missing_ok=True)
-    files = [(target, body)] + ([(twin, gzip_module.compress(body, 6, mtime=0))] if gzip else [])
-    for path, data in files:
-        tmp = path.with_name(f".tmp-{path.name}")
-        tmp.write_bytes(data)
-        tmp.chmod(0o644)
-        tmp.replace(path)
 
 
 def copy_static(world: World, gzip: bool) -> Path:

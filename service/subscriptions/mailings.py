@@ -42,10 +42,14 @@ def _batch_size() -> int:
     return size
 
 
+def _confirmed(frequency: Frequency) -> sa.ColumnElement[bool]:
+    return sa.and_(Subscriber.status == SubscriberStatus.CONFIRMED,
+                   Subscriber.frequency == frequency)
+
+
 def has_recipients(frequency: Frequency) -> bool:
     """Whether any confirmed subscriber takes mail at this frequency (an index lookup)."""
-    found = db.session.scalar(sa.select(sa.exists().where(
-        Subscriber.status == SubscriberStatus.CONFIRMED, Subscriber.frequency == frequency)))
+    found = db.session.scalar(sa.select(sa.exists().where(_confirmed(frequency))))
     db.session.rollback()
     return bool(found)
 
@@ -57,11 +61,6 @@ def has_recipients(frequency: Frequency) -> bool:
 # batches at the end spread over whichever threads are free, whatever the number of workers.
 TAIL_BATCHES = 4  # the last this many full batches' worth of subscribers...
 TAIL_SPLIT = 4  # ...go out in batches this many times smaller
-
-
-def _confirmed(frequency: Frequency) -> sa.ColumnElement[bool]:
-    return sa.and_(Subscriber.status == SubscriberStatus.CONFIRMED,
-                   Subscriber.frequency == frequency)
 
 
 def _ranges(frequency: Frequency, size: int) -> Iterator[tuple[int, int]]:
