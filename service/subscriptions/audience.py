@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from service.announcements import translations
 from service.announcements.models import Announcement
 from service.database import db
-from service.subscriptions.contents import matches
+from service.subscriptions.contents import ItemFacts, matches
 from service.subscriptions.models import Frequency, Subscriber, SubscriberStatus
 
 
@@ -22,7 +22,8 @@ def reach(item: Announcement) -> Counter[Frequency]:
     )
     first = translations.first_published_ids([item])  # readers of every language get one
     found: Counter[Frequency] = Counter()
+    facts = ItemFacts.of(item)
     for frequency, tags, partners, language in rows:
-        if matches(item, list(tags or []), list(partners or []), language, first):
+        if matches(facts, list(tags or []), list(partners or []), language, first):
             found[frequency] += 1
     return found

@@ -16,6 +16,7 @@ from service.mail.mailer import (
     SmtpSettings,
     SmtpTransport,
     Uncertain,
+    dot_stuffed,
 )
 from tests.mail.smtp import SmtpServer
 from tests.waiting import wait_for
@@ -46,6 +47,20 @@ def test_url_forms() -> None:
     assert (implicit.port, implicit.ssl, implicit.timeout) == (465, True, 3.0)
     with pytest.raises(ValueError, match="unknown options"):
         SmtpSettings.from_url("smtp://mail.example.org/?tls=1")
+
+
+@pytest.mark.parametrize("data, stuffed", [
+    (b"no dots at all\r\n", b"no dots at all\r\n"),
+    (b".first\r\nmid.dle\r\n.\r\n..two\r\n", b"..first\r\nmid.dle\r\n..\r\n...two\r\n"),
+    (b"a\n.b\r\n\r\n.", b"a\n..b\r\n\r\n.."),
+    (b".", b".."),
+    (b"", b""),
+])
+def test_dot_stuffing_doubles_a_dot_at_every_line_start(data: bytes, stuffed: bytes) -> None:
+    assert dot_stuffed(data) == stuffed
+    # what a server does: a line's leading dot removed gives back the data
+    assert b"\n".join(line[1:] if line.startswith(b".") else line
+                       for line in stuffed.split(b"\n")) == data
 
 
 @pytest.mark.parametrize("pipelining", [False, True])
