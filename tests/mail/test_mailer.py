@@ -93,6 +93,23 @@ def test_recipient_refused_for_good_then_the_connection_goes_on(server: SmtpServ
     assert [r.recipients for r in server.received] == [["ok@example.org"]]
 
 
+@pytest.mark.parametrize("reply", ["421 4.7.0 slow down", "452 4.3.1 out of space"])
+def test_a_refused_mail_from_in_a_pipelined_group(server: SmtpServer, reply: str) -> None:
+    """MAIL refused: RCPT and DATA are refused after it (none is read after a 421, when the
+    server is closing); nothing is delivered and the refusal is what the caller gets."""
+    server.handler.pipelining = True
+    server.handler.refuse_mail_after, server.handler.mail_refusal = 1, reply
+    with _transport(server) as transport:
+        assert transport.send(MESSAGE, "news@agency.example", "a@example.org")
+        with pytest.raises(Deferred, match=reply[:3]) as caught:
+            transport.send(MESSAGE, "news@agency.example", "b@example.org")
+        assert caught.value.slow_down is reply.startswith("421")
+        assert caught.value.connection is reply.startswith("421")
+        server.handler.refuse_mail_after = None
+        assert transport.send(MESSAGE, "news@agency.example", "c@example.org")
+    assert [r.recipients for r in server.received] == [["a@example.org"], ["c@example.org"]]
+
+
 def test_server_down_is_deferred(server: SmtpServer) -> None:
     server.stop()
     with _transport(server) as transport, pytest.raises(Deferred) as caught:
@@ -100,7 +117,10 @@ def test_server_down_is_deferred(server: SmtpServer) -> None:
     assert caught.value.connection
 
 
-def test_connection_dropped_before_the_data_is_deferred(server: SmtpServer) -> None:
+@pytest.mark.parametrize("pipelining", [False, True])
+def test_connection_dropped_before_the_data_is_deferred(server: SmtpServer,
+                                                        pipelining: bool) -> None:
+    server.handler.pipelining = pipelining
     server.handler.drop_mail_after = 1
     with _transport(server) as transport:
         assert transport.send(MESSAGE, "news@agency.example", "a@example.org")
@@ -119,7 +139,11 @@ def test_no_reply_after_the_data_is_uncertain(server: SmtpServer) -> None:
     assert [r.recipients for r in received] == [["slow@example.org"]]
 
 
-def test_before_data_can_skip_a_message(server: SmtpServer) -> None:
+@pytest.mark.parametrize("pipelining", [False, True])
+def test_before_data_can_skip_a_message(server: SmtpServer, pipelining: bool) -> None:
+    """Skipped after the server took the pipelined DATA: the connection is closed, nothing is
+    delivered, and the next message goes on a new connection."""
+    server.handler.pipelining = pipelining
     calls = []
     with _transport(server) as transport:
         assert not transport.send(MESSAGE, "news@agency.example", "a@example.org",
