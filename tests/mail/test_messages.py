@@ -69,6 +69,8 @@ def test_every_copy_has_its_own_address_id_and_links(ctx: Flask) -> None:
     assert first_id != second_id
     assert b"TOKEN.abc" in first and b"OTHER" not in first
     assert b"OTHER" in second and b"TOKEN.abc" not in second
+    assert b".invalid" not in first + second  # every marker replaced, in both parts
+    assert first.count(b"TOKEN.abc") == second.count(b"OTHER") >= 4
     assert _parse(second)["To"] == "b@example.org"
 
 
