@@ -31,7 +31,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, scoped_session
 
-from service.database import utcnow
+from service.database import among, utcnow
 from service.subscriptions.models import Suppression
 
 REASON_MAX = 500
@@ -115,8 +115,10 @@ def suppressed_among(session: AnySession, emails: Iterable[str]) -> set[str]:
     by_hash = {address_hash(e): e for e in emails}
     if not by_hash:
         return set()
+    dialect = session.get_bind().dialect.name  # one array parameter on PostgreSQL
     found = session.scalars(sa.select(Suppression.address_hash)
-                            .where(Suppression.address_hash.in_(list(by_hash))))
+                            .where(among(Suppression.address_hash, "hashes", dialect)),
+                            {"hashes": list(by_hash)})
     return {by_hash[h] for h in found}
 
 
