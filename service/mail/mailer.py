@@ -15,11 +15,11 @@ from typing import Self
 from flask import current_app
 
 from service.mail.outcomes import SLOW_DOWN, BeforeData, Deferred, Rejected, Transport, Uncertain
-from service.mail.smtp import SmtpSettings, SmtpTransport, dot_stuffed, to_seven_bit
+from service.mail.smtp import SmtpSettings, SmtpTransport
 
-__all__ = ["SLOW_DOWN", "BeforeData", "Deferred", "FileTransport", "Rejected", "SmtpSettings",
-           "SmtpTransport", "Transport", "Uncertain", "dot_stuffed", "open_transport",
-           "outbox_dir", "smtp_url", "to_seven_bit"]
+# What a send tells its caller is part of this module's face: callers catch mailer.Deferred.
+__all__ = ["SLOW_DOWN", "BeforeData", "Deferred", "FileTransport", "Rejected", "Transport",
+           "Uncertain", "open_transport", "outbox_dir", "smtp_url"]
 
 
 class FileTransport:

@@ -119,8 +119,8 @@ class Template:
         self._body = body
         # The body cut at the link markers once: a copy is one join of its pieces, where two
         # replaces passed over the whole body (~30 KB for a digest) for every recipient.
-        self._links_at = {self._manage.encode(): 0, self._unsubscribe.encode(): 1}
-        self._pieces = re.split(b"(" + b"|".join(map(re.escape, self._links_at)) + b")", body)
+        markers = (self._manage.encode(), self._unsubscribe.encode())
+        self._pieces = re.split(b"(" + b"|".join(map(re.escape, markers)) + b")", body)
 
     def personalise(self, to: str, links: Links | None = None) -> tuple[str, bytes]:
         """``(message_id, message bytes)`` for one recipient."""
@@ -135,7 +135,8 @@ class Template:
             return message_id, head.encode("ascii") + self._body
         head = head.replace(self._list_unsubscribe,
                             f"<{links.unsubscribe}>,\r\n <{links.unsubscribe_mailto}>")
-        link_values = (links.manage.encode(), links.unsubscribe.encode())
+        link_for = {self._manage.encode(): links.manage.encode(),
+                    self._unsubscribe.encode(): links.unsubscribe.encode()}
         pieces = self._pieces.copy()  # text at even places, a marker at odd ones
-        pieces[1::2] = [link_values[self._links_at[marker]] for marker in pieces[1::2]]
+        pieces[1::2] = [link_for[marker] for marker in pieces[1::2]]
         return message_id, b"".join([head.encode("ascii"), *pieces])

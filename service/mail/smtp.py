@@ -161,10 +161,7 @@ class SmtpTransport:
                 rcpt_code, rcpt_reply = smtp.rcpt(recipient) if code == 250 else (0, b"")
             except (smtplib.SMTPException, OSError) as exc:
                 raise self._drop("connection lost before the data", exc) from exc
-            if code != 250:
-                raise self._refused(code, reply, "MAIL FROM")
-            if rcpt_code not in (250, 251):
-                raise self._refused(rcpt_code, rcpt_reply, f"RCPT TO {recipient}")
+            self._check_envelope((code, reply), (rcpt_code, rcpt_reply), recipient)
             if before_data is not None and not before_data():
                 self._reset()
                 return False
@@ -202,27 +199,34 @@ class SmtpTransport:
         try:
             smtp.send(f"{mail}\r\nRCPT TO:{_quote(recipient)}\r\nDATA\r\n")
             ours = before_data() if before_data is not None else True
-            replies: list[tuple[int, bytes]] = []
-            while len(replies) < 3 and 421 not in (code for code, _ in replies):
-                replies.append(smtp.getreply())  # after a 421 the server says no more
+            replies = [(0, b"")] * 3
+            for n in range(3):
+                replies[n] = smtp.getreply()
+                if replies[n][0] == 421:
+                    break  # the server is closing: it says no more
         except (smtplib.SMTPException, OSError) as exc:
             raise self._drop("connection lost before the data", exc) from exc
-        (code, reply), (rcpt_code, rcpt_reply), (data_code, data_reply) = (
-            replies + [(0, b"")] * (3 - len(replies)))
-        if data_code == 354 and (not ours or code != 250 or rcpt_code not in (250, 251)):
+        mail_reply, rcpt_reply, (data_code, data_reply) = replies
+        if data_code == 354 and (not ours or mail_reply[0] != 250
+                                 or rcpt_reply[0] not in (250, 251)):
             # In the data phase with nothing to send (no mark, or a server that took DATA
             # without a recipient): only closing the connection ends it delivering nothing.
             self._drop_quietly()
-        if code != 250:
-            raise self._refused(code, reply, "MAIL FROM")
-        if rcpt_code not in (250, 251):
-            raise self._refused(rcpt_code, rcpt_reply, f"RCPT TO {recipient}")
+        self._check_envelope(mail_reply, rcpt_reply, recipient)
         if not ours:
             self._reset()
             return False
         if data_code != 354:
             raise self._refused(data_code, data_reply, "DATA")
         return True
+
+    def _check_envelope(self, mail: tuple[int, bytes], rcpt: tuple[int, bytes],
+                        recipient: str) -> None:
+        """Raise the refusal of MAIL FROM or RCPT TO, if there is one."""
+        if mail[0] != 250:
+            raise self._refused(*mail, "MAIL FROM")
+        if rcpt[0] not in (250, 251):
+            raise self._refused(*rcpt, f"RCPT TO {recipient}")
 
     def _drop_quietly(self) -> None:
         if self._smtp is not None:

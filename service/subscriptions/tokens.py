@@ -90,16 +90,6 @@ class _Uncompressed(URLSafeTimedSerializer):
     def dump_payload(self, obj: Any) -> bytes:
         return base64_encode(super(URLSafeSerializerMixin, self).dump_payload(obj))
 
-    def make_signer(self, salt: str | bytes | None = None) -> Any:
-        """One signer for every token of a batch (the library makes one per token)."""
-        if salt is not None:
-            return super().make_signer(salt)
-        if self._signer is None:
-            self._signer = super().make_signer()
-        return self._signer
-
-    _signer: Any = None
-
 
 class ManageTokens:
     """Manage tokens for many subscribers; one serializer, as a batch signs hundreds."""

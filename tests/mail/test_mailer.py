@@ -9,15 +9,8 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from service.mail.mailer import (
-    Deferred,
-    FileTransport,
-    Rejected,
-    SmtpSettings,
-    SmtpTransport,
-    Uncertain,
-    dot_stuffed,
-)
+from service.mail.mailer import Deferred, FileTransport, Rejected, Uncertain
+from service.mail.smtp import SmtpSettings, SmtpTransport, dot_stuffed
 from tests.mail.smtp import SmtpServer
 from tests.waiting import wait_for
 

@@ -10,8 +10,8 @@ from email.message import EmailMessage
 import pytest
 from flask import Flask
 
-from service.mail.mailer import to_seven_bit
 from service.mail.messages import Links, Template
+from service.mail.smtp import to_seven_bit
 
 LINKS = Links(manage="http://newsroom.test/subscriptions/manage/TOKEN.abc",
               unsubscribe="http://newsroom.test/subscriptions/unsubscribe/TOKEN.abc",

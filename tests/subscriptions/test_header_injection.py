@@ -21,8 +21,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from service.database import utcnow
-from service.mail.mailer import to_seven_bit
 from service.mail.messages import Links, Template
+from service.mail.smtp import to_seven_bit
 from service.subscriptions import digests
 from service.subscriptions.models import MailingKind
 from tests import factories
